@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * module/trace.h - the mapex tracepoints (TRACE_SYSTEM mapex): contention
+ * begin/end, acquire/release, nested bypass and unguarded checkpoints.
+ *
+ * Every argument is a scalar so that BPF raw tracepoints can read them from
+ * ctx->args[] without module BTF; the argument order is an ABI (see
+ * docs/ABI/testing/trace-mapex and tools/bpf/mapexstat.bpf.c).
+ * module/trace.c is the one file that defines CREATE_TRACE_POINTS.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM mapex
+
+#if !defined(_MAPEX_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _MAPEX_TRACE_H
+
+#include <linux/kdev_t.h>
+#include <linux/tracepoint.h>
+#include <mapex/modes.h>
+
+/*
+ * Enum values are exported to the format files so that perf and trace-cmd
+ * can decode the symbolic names; MAPEX_MODE_NONE is a plain number in the
+ * table below (255) because a "U" suffix would confuse format parsers.
+ */
+#ifndef MAPEX_TRACE_MODE_NONE
+#define MAPEX_TRACE_MODE_NONE	255
+#endif
+
+TRACE_DEFINE_ENUM(MAPEX_MODE_FAULT);
+TRACE_DEFINE_ENUM(MAPEX_MODE_BUFFERED);
+TRACE_DEFINE_ENUM(MAPEX_MODE_DIRECT);
+TRACE_DEFINE_ENUM(MAPEX_MODE_INVAL);
+TRACE_DEFINE_ENUM(MAPEX_OP_READ);
+TRACE_DEFINE_ENUM(MAPEX_OP_WRITE);
+TRACE_DEFINE_ENUM(MAPEX_OP_FAULT);
+TRACE_DEFINE_ENUM(MAPEX_OP_MKWRITE);
+TRACE_DEFINE_ENUM(MAPEX_OP_FALLOCATE);
+TRACE_DEFINE_ENUM(MAPEX_OP_TRUNCATE);
+TRACE_DEFINE_ENUM(MAPEX_CP_TRUNCATE_PAGECACHE);
+TRACE_DEFINE_ENUM(MAPEX_CP_TRUNCATE_PAGECACHE_RANGE);
+TRACE_DEFINE_ENUM(MAPEX_CP_FILEMAP_FAULT);
+TRACE_DEFINE_ENUM(MAPEX_CP_IOMAP_DIO_RW);
+
+#define mapex_show_mode(m)						\
+	__print_symbolic(m,						\
+		{ MAPEX_MODE_FAULT,	"fault" },			\
+		{ MAPEX_MODE_BUFFERED,	"buffered" },			\
+		{ MAPEX_MODE_DIRECT,	"direct" },			\
+		{ MAPEX_MODE_INVAL,	"inval" },			\
+		{ MAPEX_TRACE_MODE_NONE, "none" })
+
+#define mapex_show_op(o)						\
+	__print_symbolic(o,						\
+		{ MAPEX_OP_READ,	"read" },			\
+		{ MAPEX_OP_WRITE,	"write" },			\
+		{ MAPEX_OP_FAULT,	"fault" },			\
+		{ MAPEX_OP_MKWRITE,	"mkwrite" },			\
+		{ MAPEX_OP_FALLOCATE,	"fallocate" },			\
+		{ MAPEX_OP_TRUNCATE,	"truncate" })
+
+#define mapex_show_checkpoint(c)					\
+	__print_symbolic(c,						\
+		{ MAPEX_CP_TRUNCATE_PAGECACHE,	"truncate_pagecache" },	\
+		{ MAPEX_CP_TRUNCATE_PAGECACHE_RANGE,			\
+					"truncate_pagecache_range" },	\
+		{ MAPEX_CP_FILEMAP_FAULT,	"filemap_fault" },	\
+		{ MAPEX_CP_IOMAP_DIO_RW,	"__iomap_dio_rw" })
+
+/* Fields and format shared by the events that carry (dev, ino, range, mode). */
+DECLARE_EVENT_CLASS(mapex_range_class,
+	TP_PROTO(u32 dev, u64 ino, u64 start, u64 end, u32 mode, u32 op),
+	TP_ARGS(dev, ino, start, end, mode, op),
+	TP_STRUCT__entry(
+		__field(u32,	dev)
+		__field(u32,	mode)
+		__field(u64,	ino)
+		__field(u64,	start)
+		__field(u64,	end)
+		__field(u32,	op)
+	),
+	TP_fast_assign(
+		__entry->dev	= dev;
+		__entry->mode	= mode;
+		__entry->ino	= ino;
+		__entry->start	= start;
+		__entry->end	= end;
+		__entry->op	= op;
+	),
+	TP_printk("dev %u:%u ino %llu range %llu-%llu mode %s op %s",
+		  MAJOR(__entry->dev), MINOR(__entry->dev), __entry->ino,
+		  __entry->start, __entry->end,
+		  mapex_show_mode(__entry->mode), mapex_show_op(__entry->op))
+);
+
+/* A request found a conflicting holder or queued waiter and will sleep. */
+TRACE_EVENT(mapex_contention_begin,
+	TP_PROTO(u32 dev, u64 ino, u64 start, u64 end, u32 mode,
+		 u32 holder_mode, s32 holder_pid, u32 op),
+	TP_ARGS(dev, ino, start, end, mode, holder_mode, holder_pid, op),
+	TP_STRUCT__entry(
+		__field(u32,	dev)
+		__field(u32,	mode)
+		__field(u64,	ino)
+		__field(u64,	start)
+		__field(u64,	end)
+		__field(u32,	holder_mode)
+		__field(s32,	holder_pid)
+		__field(u32,	op)
+	),
+	TP_fast_assign(
+		__entry->dev		= dev;
+		__entry->mode		= mode;
+		__entry->ino		= ino;
+		__entry->start		= start;
+		__entry->end		= end;
+		__entry->holder_mode	= holder_mode;
+		__entry->holder_pid	= holder_pid;
+		__entry->op		= op;
+	),
+	TP_printk("dev %u:%u ino %llu range %llu-%llu mode %s holder %s pid %d op %s",
+		  MAJOR(__entry->dev), MINOR(__entry->dev), __entry->ino,
+		  __entry->start, __entry->end,
+		  mapex_show_mode(__entry->mode),
+		  mapex_show_mode(__entry->holder_mode),
+		  __entry->holder_pid, mapex_show_op(__entry->op))
+);
+
+/* The wait that contention_begin announced is over (granted or failed). */
+TRACE_EVENT(mapex_contention_end,
+	TP_PROTO(u32 dev, u64 ino, u64 start, u64 end, u32 mode,
+		 u32 holder_mode, u64 wait_ns, s32 result, u32 op),
+	TP_ARGS(dev, ino, start, end, mode, holder_mode, wait_ns, result, op),
+	TP_STRUCT__entry(
+		__field(u32,	dev)
+		__field(u32,	mode)
+		__field(u64,	ino)
+		__field(u64,	start)
+		__field(u64,	end)
+		__field(u64,	wait_ns)
+		__field(u32,	holder_mode)
+		__field(s32,	result)
+		__field(u32,	op)
+	),
+	TP_fast_assign(
+		__entry->dev		= dev;
+		__entry->mode		= mode;
+		__entry->ino		= ino;
+		__entry->start		= start;
+		__entry->end		= end;
+		__entry->wait_ns	= wait_ns;
+		__entry->holder_mode	= holder_mode;
+		__entry->result		= result;
+		__entry->op		= op;
+	),
+	TP_printk("dev %u:%u ino %llu range %llu-%llu mode %s holder %s wait %llu ns result %d op %s",
+		  MAJOR(__entry->dev), MINOR(__entry->dev), __entry->ino,
+		  __entry->start, __entry->end,
+		  mapex_show_mode(__entry->mode),
+		  mapex_show_mode(__entry->holder_mode),
+		  __entry->wait_ns, __entry->result,
+		  mapex_show_op(__entry->op))
+);
+
+/* The range is now held (with or without a wait before). */
+DEFINE_EVENT(mapex_range_class, mapex_acquire,
+	TP_PROTO(u32 dev, u64 ino, u64 start, u64 end, u32 mode, u32 op),
+	TP_ARGS(dev, ino, start, end, mode, op)
+);
+
+/* The range was dropped. */
+DEFINE_EVENT(mapex_range_class, mapex_release,
+	TP_PROTO(u32 dev, u64 ino, u64 start, u64 end, u32 mode, u32 op),
+	TP_ARGS(dev, ino, start, end, mode, op)
+);
+
+/* A task already holding a range asked again and went on unguarded. */
+DEFINE_EVENT(mapex_range_class, mapex_nested_bypass,
+	TP_PROTO(u32 dev, u64 ino, u64 start, u64 end, u32 mode, u32 op),
+	TP_ARGS(dev, ino, start, end, mode, op)
+);
+
+/* A checkpoint saw an operation arrive without the expected range held. */
+TRACE_EVENT(mapex_unguarded,
+	TP_PROTO(u32 dev, u64 ino, u64 start, u64 end, u32 mode,
+		 u32 checkpoint),
+	TP_ARGS(dev, ino, start, end, mode, checkpoint),
+	TP_STRUCT__entry(
+		__field(u32,	dev)
+		__field(u32,	mode)
+		__field(u64,	ino)
+		__field(u64,	start)
+		__field(u64,	end)
+		__field(u32,	checkpoint)
+	),
+	TP_fast_assign(
+		__entry->dev		= dev;
+		__entry->mode		= mode;
+		__entry->ino		= ino;
+		__entry->start		= start;
+		__entry->end		= end;
+		__entry->checkpoint	= checkpoint;
+	),
+	TP_printk("dev %u:%u ino %llu range %llu-%llu mode %s checkpoint %s",
+		  MAJOR(__entry->dev), MINOR(__entry->dev), __entry->ino,
+		  __entry->start, __entry->end,
+		  mapex_show_mode(__entry->mode),
+		  mapex_show_checkpoint(__entry->checkpoint))
+);
+
+#endif /* _MAPEX_TRACE_H */
+
+/*
+ * Out of tree: define_trace.h includes <TRACE_INCLUDE_PATH/trace.h>, found
+ * through the -I$(src)/module that the module's Kbuild passes.
+ */
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE trace
+#include <trace/define_trace.h>
