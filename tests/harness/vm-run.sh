@@ -1,0 +1,47 @@
+#!/bin/bash
+# tests/harness/vm-run.sh - tests of scripts/vm-run itself, run on the host:
+# exit status propagation, kernel WARNING detection, timeout, and the module
+# loading on each filesystem.  Usage: tests/harness/vm-run.sh KERNEL
+set -uo pipefail
+proj=$(cd "$(dirname "$0")/../.." && pwd)
+kernel=${1:-6.1}
+release=$("$proj/scripts/kver" "$kernel") || exit 2
+vm() { "$proj/scripts/vm-run" --kernel "$kernel" "$@"; }
+t=harness/$kernel
+ok() { echo "PASS: $t/$1"; }
+bad() { echo "FAIL: $t/$1 ${2:-}"; }
+
+out=$(vm --fs none -- uname -r 2>/dev/null)
+[ "$out" = "$release" ] && ok uname || bad uname "got '$out', want '$release'"
+
+vm --fs none -- true 2>/dev/null && ok exit-0 || bad exit-0 "rc=$?"
+vm --fs none -- sh -c 'exit 3' 2>/dev/null
+rc=$?; [ $rc = 3 ] && ok exit-3 || bad exit-3 "rc=$rc"
+
+warn_ko=$proj/build/$release/tests/modules/warn_on_load/warn_on_load.ko
+err=$(vm --fs none -- sh -c "insmod $warn_ko && echo loaded" 2>&1)
+rc=$?
+if [ $rc != 0 ] && grep -q 'FAILED: kernel log reports' <<<"$err" && grep -q '^loaded' <<<"$err"; then
+	ok warn-fails-run
+else
+	bad warn-fails-run "rc=$rc: $(tail -n 3 <<<"$err" | tr '\n' ' ')"
+fi
+
+start=$SECONDS
+err=$(vm --fs none --timeout 20 -- sleep 600 2>&1)
+rc=$?
+if [ $rc = 124 ] && grep -q 'timed out after 20s' <<<"$err" && [ $((SECONDS - start)) -lt 60 ]; then
+	ok timeout-kills
+else
+	bad timeout-kills "rc=$rc after $((SECONDS - start))s"
+fi
+
+for fs in ext4 xfs btrfs; do
+	out=$(vm --fs "$fs" -- sh -c 'insmod "$MAPEX_KO" && cat /sys/kernel/mapex/version && rmmod mapex && findmnt -no FSTYPE /mnt/scratch' 2>/dev/null)
+	rc=$?
+	if [ $rc = 0 ] && [ "$(tail -n 1 <<<"$out")" = "$fs" ] && grep -qE '^[0-9]+\.[0-9]+\.[0-9]+$' <<<"$out"; then
+		ok "insmod-$fs"
+	else
+		bad "insmod-$fs" "rc=$rc out=$(tr '\n' ' ' <<<"$out")"
+	fi
+done
