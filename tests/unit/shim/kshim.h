@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tests/unit/shim/kshim.h - the userspace stand-in for the kernel APIs that
+ * module/rangelock.c uses, so the harness and the benchmark compile that
+ * same file.  Every <linux/...> header the module includes (except the
+ * rbtree and interval tree headers, extracted from the kernel's tools/
+ * tree at build time) is a one-line file including this one.
+ *
+ * What the shim checks besides standing in:
+ *  - WARN*() counts, and aborts unless shim_warn_abort is cleared;
+ *  - sleeping (schedule, GFP_KERNEL allocation) with a spinlock held aborts;
+ *  - lock_acquire/lock_release keep a per-thread count (shim_lockdep_held).
+ * Runtime parts live in shim.c.
+ */
+#ifndef MAPEX_KSHIM_H
+#define MAPEX_KSHIM_H
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+/* ---- types and compiler ---- */
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int32_t s32;
+typedef int64_t s64;
+typedef unsigned int gfp_t;
+typedef unsigned int slab_flags_t;
+typedef struct { int counter; } atomic_t;
+
+#define U64_MAX			UINT64_MAX
+#define __percpu
+#define __rcu
+#define __must_check		__attribute__((warn_unused_result))
+#undef __always_inline
+#define __always_inline		inline __attribute__((always_inline))
+#define noinline		__attribute__((noinline))
+#define likely(x)		__builtin_expect(!!(x), 1)
+#define unlikely(x)		__builtin_expect(!!(x), 0)
+#define __acquires(x)
+#define __releases(x)
+#define __acquire(x)		((void)0)
+#define __release(x)		((void)0)
+#define EXPORT_SYMBOL(x)
+#define EXPORT_SYMBOL_GPL(x)
+#define _RET_IP_		((unsigned long)__builtin_return_address(0))
+
+#ifndef container_of
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+
+/* the tree code stores through these; everything runs under a lock */
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define smp_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define cpu_relax()		sched_yield()
+
+static inline int atomic_read(const atomic_t *a)
+{
+	return __atomic_load_n(&a->counter, __ATOMIC_RELAXED);
+}
+
+/* ---- errors and printing ---- */
+#define MAX_ERRNO	4095
+#define IS_ERR_VALUE(x)	((unsigned long)(void *)(x) >= (unsigned long)-MAX_ERRNO)
+static inline void *ERR_PTR(long e) { return (void *)e; }
+static inline long PTR_ERR(const void *p) { return (long)p; }
+static inline bool IS_ERR(const void *p) { return IS_ERR_VALUE(p); }
+
+extern int shim_verbose;
+#define pr_err(...)	do { if (shim_verbose) fprintf(stderr, __VA_ARGS__); } while (0)
+#define pr_warn		pr_err
+#define pr_info		pr_err
+
+/* ---- WARN: counted; aborts the process unless shim_warn_abort == 0 ---- */
+extern int shim_warn_abort;
+extern unsigned long shim_warn_count;
+void shim_warn(const char *file, int line, const char *fmt, ...);
+
+#define WARN(cond, ...) ({						\
+	int __c = !!(cond);						\
+	if (unlikely(__c))						\
+		shim_warn(__FILE__, __LINE__, __VA_ARGS__);		\
+	__c;								\
+})
+#define WARN_ON(cond)		WARN(cond, "%s", #cond)
+#define WARN_ONCE(cond, ...)	WARN(cond, __VA_ARGS__)
+#define WARN_ON_ONCE(cond)	WARN_ON(cond)
+#define BUG_ON(cond)		do { if (cond) abort(); } while (0)
+
+/* ---- spinlocks and mutexes ---- */
+typedef struct { int locked; } spinlock_t;
+extern __thread int shim_spin_depth;
+
+static inline void spin_lock_init(spinlock_t *l)
+{
+	__atomic_store_n(&l->locked, 0, __ATOMIC_RELAXED);
+}
+
+static inline void spin_lock(spinlock_t *l)
+{
+	unsigned int spins = 0;
+
+	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
+			if (++spins % 64 == 0)
+				sched_yield();
+	}
+	shim_spin_depth++;
+}
+
+static inline void spin_unlock(spinlock_t *l)
+{
+	shim_spin_depth--;
+	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+}
+
+struct mutex { pthread_mutex_t m; };
+#define DEFINE_MUTEX(name) struct mutex name = { PTHREAD_MUTEX_INITIALIZER }
+void mutex_lock(struct mutex *m);
+static inline void mutex_unlock(struct mutex *m) { pthread_mutex_unlock(&m->m); }
+
+/* ---- RCU: object memory is type-stable, the hash lookup is atomic ---- */
+#define rcu_read_lock()		do { } while (0)
+#define rcu_read_unlock()	do { } while (0)
+
+/* ---- lockdep: a per-thread count of annotated holds ---- */
+#define CONFIG_DEBUG_LOCK_ALLOC 1
+struct lock_class_key { char unused; };
+struct lockdep_map { const char *name; const struct lock_class_key *key; };
+extern __thread int shim_lockdep_held;
+static inline void lockdep_init_map(struct lockdep_map *m, const char *name,
+				    struct lock_class_key *key, int sub)
+{
+	(void)sub;
+	m->name = name;
+	m->key = key;
+}
+
+void shim_lockdep_release_underflow(void);
+#define lock_acquire_shared(m, s, t, n, ip)		((void)(m), shim_lockdep_held++)
+#define lock_acquire_shared_recursive(m, s, t, n, ip)	((void)(m), shim_lockdep_held++)
+#define lock_release(m, ip) do {					\
+	(void)(m);							\
+	if (--shim_lockdep_held < 0)					\
+		shim_lockdep_release_underflow();			\
+} while (0)
+#define lock_contended(m, ip)	((void)(m))
+#define lock_acquired(m, ip)	((void)(m))
+
+/* ---- tasks, sleeping and fatal signals ---- */
+#define TASK_RUNNING		0x0000
+#define TASK_UNINTERRUPTIBLE	0x0002
+#define TASK_WAKEKILL		0x0100
+#define TASK_KILLABLE		(TASK_WAKEKILL | TASK_UNINTERRUPTIBLE)
+
+struct task_struct {
+	pthread_mutex_t mtx;
+	pthread_cond_t cond;
+	int state;
+	int refs;
+	int fatal;		/* "fatal signal pending" */
+	pid_t pid;
+};
+
+struct task_struct *shim_current(void);
+#define current shim_current()
+void set_current_state(int state);
+#define __set_current_state(s) set_current_state(s)
+void schedule(void);
+int wake_up_process(struct task_struct *p);
+void get_task_struct(struct task_struct *p);
+void put_task_struct(struct task_struct *p);
+void shim_send_fatal(struct task_struct *p);	/* test hook: "kill -9" */
+void shim_clear_fatal(void);
+void might_sleep(void);
+
+static inline bool fatal_signal_pending(struct task_struct *p)
+{
+	return __atomic_load_n(&p->fatal, __ATOMIC_ACQUIRE);
+}
+
+static inline pid_t task_pid_nr(struct task_struct *p)
+{
+	return p->pid;
+}
+
+u64 ktime_get_ns(void);
+
+/* ---- per-CPU counters: SHIM_NR_CPUS slots, threads hashed onto them ---- */
+#define SHIM_NR_CPUS		8
+#define SHIM_PCPU_STRIDE	4096
+extern __thread unsigned int shim_cpu;
+void *shim_alloc_percpu(size_t size);
+#define alloc_percpu(type)	((type *)shim_alloc_percpu(sizeof(type)))
+#define free_percpu(p)		free((void *)(p))
+#define per_cpu_ptr(p, cpu) \
+	((__typeof__(p))((char *)(p) + (size_t)(cpu) * SHIM_PCPU_STRIDE))
+#define for_each_possible_cpu(cpu) \
+	for ((cpu) = 0; (cpu) < SHIM_NR_CPUS; (cpu)++)
+#define this_cpu_add(pcp, v)						\
+	__atomic_fetch_add((__typeof__(&(pcp)))((char *)&(pcp) +	\
+			   (size_t)shim_cpu * SHIM_PCPU_STRIDE),	\
+			   (v), __ATOMIC_RELAXED)
+#define this_cpu_inc(pcp)	this_cpu_add(pcp, 1)
+
+/* ---- slab: type-stable caches (memory is reused, never returned) ---- */
+#define GFP_KERNEL		0x1u
+#define GFP_NOWAIT		0x2u
+#define __GFP_NOWARN		0x4u
+#define SLAB_TYPESAFE_BY_RCU	0x1u
+#define SLAB_HWCACHE_ALIGN	0x2u
+
+struct kmem_cache;
+extern unsigned long shim_fail_alloc_after;	/* 0: never fail */
+struct kmem_cache *kmem_cache_create(const char *name, size_t size,
+				     size_t align, slab_flags_t flags,
+				     void (*ctor)(void *));
+void kmem_cache_destroy(struct kmem_cache *c);
+void *kmem_cache_alloc(struct kmem_cache *c, gfp_t gfp);
+void kmem_cache_free(struct kmem_cache *c, void *obj);
+
+/* ---- rhashtable subset: fixed buckets, locked updates, atomic lookup ---- */
+struct rhash_head { struct rhash_head *next; };
+struct rhashtable_params {
+	u16 key_len;
+	u16 key_offset;
+	u16 head_offset;
+	bool automatic_shrinking;
+};
+#define SHIM_RHT_BUCKETS	1024
+struct rhashtable {
+	struct rhash_head **buckets;
+	spinlock_t *locks;
+	atomic_t nelems;
+	struct rhashtable_params p;
+};
+
+int rhashtable_init(struct rhashtable *ht, const struct rhashtable_params *p);
+void rhashtable_destroy(struct rhashtable *ht);
+void *shim_rht_lookup(struct rhashtable *ht, const void *key);
+void *shim_rht_insert(struct rhashtable *ht, struct rhash_head *obj);
+int shim_rht_remove(struct rhashtable *ht, struct rhash_head *obj);
+#define rhashtable_lookup(ht, key, params)	shim_rht_lookup(ht, key)
+#define rhashtable_lookup_fast(ht, key, params)	shim_rht_lookup(ht, key)
+#define rhashtable_lookup_get_insert_fast(ht, obj, params) \
+	shim_rht_insert(ht, obj)
+#define rhashtable_remove_fast(ht, obj, params)	shim_rht_remove(ht, obj)
+
+#endif /* MAPEX_KSHIM_H */
