@@ -184,12 +184,22 @@ struct shim_slab_obj {
 #define SHIM_SLAB_HDR	64
 
 struct kmem_cache {
+	unsigned long gen;		/* tells stale per-thread caches apart */
 	pthread_mutex_t lock;
 	size_t size;
 	void (*ctor)(void *);
 	struct shim_slab_obj *all, *free;
 	long live;
 };
+
+/* a per-thread free list in front of the cache, as SLUB's per-CPU one */
+#define SHIM_TCACHE	16
+static unsigned long shim_cache_gen;
+static __thread struct {
+	unsigned long gen;
+	int nr;
+	void *objs[SHIM_TCACHE];
+} tcache;
 
 struct kmem_cache *kmem_cache_create(const char *name, size_t size,
 				     size_t align, slab_flags_t flags,
@@ -200,6 +210,7 @@ struct kmem_cache *kmem_cache_create(const char *name, size_t size,
 	(void)name; (void)align; (void)flags;
 	if (!c)
 		return NULL;
+	c->gen = __atomic_add_fetch(&shim_cache_gen, 1, __ATOMIC_RELAXED);
 	pthread_mutex_init(&c->lock, NULL);
 	c->size = size;
 	c->ctor = ctor;
@@ -212,7 +223,7 @@ void kmem_cache_destroy(struct kmem_cache *c)
 
 	if (!c)
 		return;
-	if (c->live) {
+	if (__atomic_load_n(&c->live, __ATOMIC_RELAXED)) {
 		fprintf(stderr, "kmem_cache_destroy: %ld objects remaining\n",
 			c->live);
 		abort();
@@ -234,6 +245,10 @@ void *kmem_cache_alloc(struct kmem_cache *c, gfp_t gfp)
 	if (shim_fail_alloc_after &&
 	    __atomic_sub_fetch(&shim_fail_alloc_after, 1, __ATOMIC_RELAXED) == 0)
 		return NULL;
+	if (tcache.gen == c->gen && tcache.nr) {
+		__atomic_fetch_add(&c->live, 1, __ATOMIC_RELAXED);
+		return tcache.objs[--tcache.nr];
+	}
 	pthread_mutex_lock(&c->lock);
 	o = c->free;
 	if (o) {
@@ -247,7 +262,7 @@ void *kmem_cache_alloc(struct kmem_cache *c, gfp_t gfp)
 		if (c->ctor)
 			c->ctor((char *)o + SHIM_SLAB_HDR);
 	}
-	c->live++;
+	__atomic_fetch_add(&c->live, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&c->lock);
 	return (char *)o + SHIM_SLAB_HDR;
 }
@@ -256,10 +271,18 @@ void kmem_cache_free(struct kmem_cache *c, void *obj)
 {
 	struct shim_slab_obj *o = (void *)((char *)obj - SHIM_SLAB_HDR);
 
+	__atomic_fetch_sub(&c->live, 1, __ATOMIC_RELAXED);
+	if (tcache.gen != c->gen) {
+		tcache.gen = c->gen;
+		tcache.nr = 0;
+	}
+	if (tcache.nr < SHIM_TCACHE) {
+		tcache.objs[tcache.nr++] = obj;
+		return;
+	}
 	pthread_mutex_lock(&c->lock);
 	o->next_free = c->free;
 	c->free = o;
-	c->live--;
 	pthread_mutex_unlock(&c->lock);
 }
 
