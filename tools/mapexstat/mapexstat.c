@@ -1149,7 +1149,7 @@ int main(int argc, char **argv)
 		report(&s, false, 0);
 		return 0;
 	}
-	if (!opt.json && !opt.interval && !opt.duration)
+	if (!opt.interval && !opt.duration)
 		fprintf(stderr, "mapexstat: tracing mapex contention, Ctrl-C to print\n");
 	for (;;) {
 		double next = opt.interval ? last + opt.interval : 0;

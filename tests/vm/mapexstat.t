@@ -1,0 +1,244 @@
+#!/bin/bash
+# tests/vm/mapexstat.t - tests of mapexstat and the mapex tracepoints, run
+# inside the VM as root (tests/vm/run-all): error paths and their exit
+# status 2, tracepoints in tracefs and perf, --pin/--unpin, JSON output, and
+# a workload with a known number of forced DIRECT-behind-BUFFERED waits
+# (tests/vm/mapexstat-conflict.c) that mapexstat must count and histogram.
+set -uo pipefail
+cd "${MAPEX_PROJ:-$(dirname "$0")/../..}" || exit 2
+
+M=tools/mapexstat/mapexstat
+KO=${MAPEX_KO:-build/$(uname -r)/mapex.ko}
+PIN=/sys/fs/bpf/mapex
+ROUNDS=${MAPEXSTAT_ROUNDS:-5}
+TMP=$(mktemp -d /tmp/mapexstat-t.XXXXXX)
+failed=0 loaded_here=0
+
+pass() { echo "PASS: mapexstat/$1"; }
+fail() { echo "FAIL: mapexstat/$1 ${2:-}"; failed=1; }
+skip() { echo "SKIP: mapexstat/$1 ${2:-}"; }
+
+cleanup() {
+	[ -e "$PIN" ] && "$M" --unpin >/dev/null 2>&1
+	[ -n "${bg:-}" ] && kill "$bg" 2>/dev/null
+	[ "$loaded_here" = 1 ] && rmmod mapex 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# expect_error NAME PATTERN CMD...: CMD must exit 2 with PATTERN on stderr.
+expect_error() {
+	local name=$1 pattern=$2 rc
+	shift 2
+	"$@" > "$TMP/out" 2> "$TMP/err"
+	rc=$?
+	if [ $rc = 2 ] && grep -qE "$pattern" "$TMP/err"; then
+		pass "$name"
+	else
+		fail "$name" "exit $rc, stderr: $(head -c 200 "$TMP/err")"
+	fi
+}
+
+# json_check NAME FILE PYTHON-EXPR: the expression over `d` (the parsed
+# document) must hold; prints it when it does not.
+json_check() {
+	local name=$1 file=$2 expr=$3 why
+	if why=$(python3 - "$file" "$expr" 2>&1 <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+def pair(e, w, h): return e["waiter"] == w and e["holder"] == h
+ok = eval(sys.argv[2])
+if not ok:
+    print("not true:", sys.argv[2], "in", json.dumps(d)[:600])
+    sys.exit(1)
+EOF
+	); then
+		pass "$name"
+	else
+		fail "$name" "$why"
+	fi
+}
+
+if [ ! -x "$M" ]; then
+	fail build "$M missing: run make on the host"
+	exit 1
+fi
+
+# ---- before the module is loaded -------------------------------------------
+if [ -e /sys/module/mapex ]; then
+	rmmod mapex 2>/dev/null
+fi
+if [ -e /sys/module/mapex ]; then
+	skip error-not-loaded "mapex was loaded by someone else and stays"
+else
+	expect_error error-not-loaded 'not loaded' "$M" -d 1
+fi
+
+expect_error error-unknown-option 'unknown option' "$M" --no-such-option
+expect_error error-unknown-short-option 'unknown option' "$M" -Z
+expect_error error-missing-value 'needs a value' "$M" -i
+expect_error error-bad-interval 'bad value' "$M" -i 0
+expect_error error-bad-duration 'needs a number' "$M" -d soon
+expect_error error-bad-entries 'needs a number' "$M" -E -3
+expect_error error-bad-sort-key 'unknown sort key' "$M" -k fastest
+expect_error error-bad-mode 'unknown waiter mode' "$M" --mode sideways
+expect_error error-bad-holder 'unknown holder mode' "$M" --mode direct:sideways
+expect_error error-bad-inode 'cannot stat' "$M" --inode /no/such/file
+expect_error error-bad-pid 'no process' "$M" -p 2147483647
+expect_error error-extra-argument 'unexpected argument' "$M" surplus
+expect_error error-pin-and-unpin 'exclude' "$M" --pin --unpin
+
+# ---- module loaded ---------------------------------------------------------
+if [ ! -e /sys/module/mapex ]; then
+	if insmod "$KO"; then
+		loaded_here=1
+	else
+		fail insmod "cannot load $KO"
+		exit 1
+	fi
+fi
+
+events=/sys/kernel/tracing/events/mapex
+missing=""
+for e in contention_begin contention_end acquire release nested_bypass unguarded; do
+	[ -e "$events/mapex_$e/format" ] || missing="$missing mapex_$e"
+done
+if [ -z "$missing" ]; then pass tracefs-events; else fail tracefs-events "missing:$missing"; fi
+
+if command -v perf >/dev/null; then
+	if perf record -q -e 'mapex:*' -o "$TMP/perf.data" -- true 2> "$TMP/err"; then
+		pass perf-record
+	else
+		fail perf-record "$(head -c 200 "$TMP/err")"
+	fi
+else
+	skip perf-record "no perf"
+fi
+
+if command -v setpriv >/dev/null; then
+	expect_error error-not-root 'must be run as root' \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$M" -d 1
+else
+	expect_error error-not-root 'must be run as root' \
+		su nobody -s /bin/sh -c "$M -d 1"
+fi
+
+# Zero entries still make valid JSON.
+if "$M" --json -d 1 > "$TMP/empty.json" 2> "$TMP/err" &&
+   python3 -m json.tool "$TMP/empty.json" > /dev/null; then
+	json_check json-empty "$TMP/empty.json" 'd["source"] == "loaded" and isinstance(d["entries"], list)'
+else
+	fail json-empty "$(head -c 300 "$TMP/err" "$TMP/empty.json")"
+fi
+
+# ---- pinned collection ------------------------------------------------------
+"$M" --unpin >/dev/null 2>&1
+if "$M" --pin > "$TMP/out" 2> "$TMP/err" && [ -e "$PIN/mapex_stats" ] &&
+   [ -e "$PIN/mapex_end_link" ]; then
+	pass pin
+else
+	fail pin "$(cat "$TMP/err")"
+fi
+before=$(ls "$PIN" 2>/dev/null)
+"$M" --pin > /dev/null 2> "$TMP/err"
+rc=$?
+if [ $rc != 0 ] && grep -q 'already pinned' "$TMP/err" && [ "$(ls "$PIN")" = "$before" ]; then
+	pass pin-twice-refused
+else
+	fail pin-twice-refused "exit $rc: $(cat "$TMP/err")"
+fi
+expect_error error-pid-on-pinned 'pinned' "$M" -p 1
+
+# ---- forced conflicts --------------------------------------------------------
+if [ "${MAPEX_FS:-none}" = none ]; then
+	skip conflict "no scratch filesystem (vm-run --fs none)"
+	"$M" --unpin > /dev/null
+	exit $failed
+fi
+if ! cc -O2 -Wall -pthread -o "$TMP/conflict" tests/vm/mapexstat-conflict.c 2> "$TMP/err"; then
+	fail conflict-build "$(head -c 300 "$TMP/err")"
+	exit 1
+fi
+file=/mnt/scratch/mapexstat-conflict.dat
+if "$TMP/conflict" "$file" "$ROUNDS" > "$TMP/out" 2> "$TMP/err"; then
+	pass "conflict-workload $(cat "$TMP/out")"
+else
+	fail conflict-workload "$(cat "$TMP/out" "$TMP/err" | head -c 300)"
+fi
+ino=$(stat -c %i "$file")
+
+"$M" --json --inode "$file" > "$TMP/pinned.json" 2> "$TMP/err"
+if python3 -m json.tool "$TMP/pinned.json" > /dev/null 2>&1; then
+	pass json-parses
+else
+	fail json-parses "$(head -c 300 "$TMP/err" "$TMP/pinned.json")"
+fi
+json_check pinned-contended "$TMP/pinned.json" \
+	"any(e['ino'] == $ino and pair(e, 'direct', 'buffered') and e['contended'] >= $ROUNDS for e in d['entries'])"
+json_check pinned-path "$TMP/pinned.json" \
+	"all(e['path'] in (None, '$file') for e in d['entries'])"
+
+# Histograms are per mode pair: compare with all inodes' counts for the pair.
+"$M" --json > "$TMP/all.json" 2> "$TMP/err"
+json_check pinned-histogram-sum "$TMP/all.json" \
+	"sum(h['count'] for h in d['histograms'] if pair(h, 'direct', 'buffered')) == sum(e['contended'] for e in d['entries'] if pair(e, 'direct', 'buffered')) > 0 and all(h['count'] == sum(s['count'] for s in h['slots']) for h in d['histograms'])"
+json_check pinned-counters "$TMP/all.json" \
+	"d['counters']['end'] == sum(e['contended'] for e in d['entries']) and d['counters']['stat_drops'] == 0"
+
+if "$M" -H > "$TMP/table" 2> "$TMP/err" &&
+   grep -qE "direct->buffered +[0-9]+:[0-9]+:$ino " "$TMP/table" &&
+   grep -q 'direct->buffered waits:' "$TMP/table"; then
+	pass table
+else
+	fail table "$(head -c 400 "$TMP/table" "$TMP/err")"
+fi
+
+if bpftool map dump pinned "$PIN/mapex_stats" > "$TMP/dump" 2> "$TMP/err" &&
+   grep -qE "\"ino\": $ino\b" "$TMP/dump" && grep -q '"total_ns"' "$TMP/dump"; then
+	pass bpftool-dump
+else
+	fail bpftool-dump "$(head -c 300 "$TMP/err" "$TMP/dump")"
+fi
+
+# The module is pinned by the attached programs; --unpin releases it.
+if "$M" --unpin 2> "$TMP/err" && [ ! -e "$PIN" ]; then
+	pass unpin
+else
+	fail unpin "$(cat "$TMP/err")"
+fi
+
+# ---- private (unpinned) collection with in-kernel filters -------------------
+"$M" --json --inode "$file" --mode direct > "$TMP/own.json" 2> "$TMP/err" &
+bg=$!
+for _ in $(seq 600); do
+	grep -q 'tracing' "$TMP/err" 2>/dev/null && break
+	kill -0 "$bg" 2>/dev/null || break
+	sleep 0.1
+done
+"$TMP/conflict" "$file" "$ROUNDS" > /dev/null 2>&1
+ino=$(stat -c %i "$file")
+kill -INT "$bg"
+wait "$bg"
+rc=$?
+bg=""
+if [ $rc = 0 ] && python3 -m json.tool "$TMP/own.json" > /dev/null 2>&1; then
+	pass own-json
+else
+	fail own-json "exit $rc: $(head -c 300 "$TMP/err" "$TMP/own.json")"
+fi
+json_check own-contended "$TMP/own.json" \
+	"any(e['ino'] == $ino and pair(e, 'direct', 'buffered') and e['contended'] >= $ROUNDS for e in d['entries'])"
+json_check own-histogram-sum "$TMP/own.json" \
+	"sum(h['count'] for h in d['histograms']) == sum(e['contended'] for e in d['entries']) > 0"
+json_check own-filtered "$TMP/own.json" \
+	"all(e['ino'] == $ino and e['waiter'] == 'direct' for e in d['entries'])"
+
+if [ "$loaded_here" = 1 ]; then
+	if rmmod mapex; then
+		loaded_here=0
+		pass rmmod-after-unpin
+	else
+		fail rmmod-after-unpin "mapex still in use"
+	fi
+fi
+exit $failed
