@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tests/races/common.c - shared helpers of the race reproducers (see
+ * common.h): options, budget, patterns and oracle checks, fdatasync EIO
+ * counting, the iomap_dio_invalidate_fail hist-trigger counter, SIGBUS
+ * probes, thread start/join and the report line.
+ */
+#define _GNU_SOURCE
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+size_t page_size;
+atomic_int stop_flag;
+
+static const char *prog;
+static const struct race_opts *bopts;
+static struct timespec t_start;
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog ? prog : "race");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static long parse_num(const char *opt, const char *s, long min)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min)
+		die("%s needs an integer >= %ld, got '%s'", opt, min, s);
+	return v;
+}
+
+void race_parse(int argc, char **argv, struct race_opts *o, unsigned accept,
+		const char *usage_extra)
+{
+	static const struct option lo[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "iterations", required_argument, NULL, 'i' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "readers", required_argument, NULL, 'r' },
+		{ "pages", required_argument, NULL, 'p' },
+		{ "fsync-every", required_argument, NULL, 'y' },
+		{ "variant", required_argument, NULL, 'V' },
+		{ "window", no_argument, NULL, 'w' },
+		{ "always", no_argument, NULL, 'a' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	page_size = (size_t)sysconf(_SC_PAGESIZE);
+	while ((c = getopt_long(argc, argv, "f:s:i:t:r:p:y:V:wavh", lo, NULL)) != -1) {
+		unsigned need = 0;
+
+		switch (c) {
+		case 't': need = OPT_THREADS; break;
+		case 'r': need = OPT_READERS; break;
+		case 'p': need = OPT_PAGES; break;
+		case 'y': need = OPT_FSYNC; break;
+		case 'V': need = OPT_VARIANT; break;
+		case 'w': need = OPT_WINDOW; break;
+		case 'a': need = OPT_WINDOW; break;
+		}
+		if (need && !(accept & need))
+			die("option -%c is not used by this case (see --help)", c);
+		switch (c) {
+		case 'f': o->file = optarg; break;
+		case 's':
+			errno = 0;
+			o->seconds = strtod(optarg, &end);
+			if (errno || *end || o->seconds < 0)
+				die("--seconds needs a number >= 0");
+			break;
+		case 'i': o->iterations = parse_num("--iterations", optarg, 0); break;
+		case 't': o->threads = (int)parse_num("--threads", optarg, 1); break;
+		case 'r': o->readers = (int)parse_num("--readers", optarg, 0); break;
+		case 'p': o->pages = (int)parse_num("--pages", optarg, 1); break;
+		case 'y': o->fsync_every = (int)parse_num("--fsync-every", optarg, 0); break;
+		case 'V': o->variant = optarg; break;
+		case 'w': o->window = 1; break;
+		case 'a': o->window = 0; break;
+		case 'v': o->verbose = 1; break;
+		case 'h':
+			printf("usage: %s [--file PATH] [--seconds S] [--iterations N] [-v]%s\n"
+			       "Stops at whichever budget is reached first (0 = no limit).\n"
+			       "Prints: case=N variant=V iterations=I violations=X eio=E tp=T seconds=S\n"
+			       "Exit: 0 nothing seen, 1 violations or EIO seen, 2 setup error.\n",
+			       prog, usage_extra ? usage_extra : "");
+			exit(0);
+		default:
+			die("bad option (see --help)");
+		}
+	}
+	if (optind < argc)
+		die("unexpected argument '%s'", argv[optind]);
+	if (!o->seconds && !o->iterations)
+		die("need a budget: --seconds or --iterations");
+}
+
+void budget_start(const struct race_opts *o)
+{
+	bopts = o;
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
+}
+
+double budget_elapsed(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t_start.tv_sec) +
+	       (double)(t.tv_nsec - t_start.tv_nsec) / 1e9;
+}
+
+int budget_left(long done)
+{
+	if (bopts->iterations && done >= bopts->iterations)
+		return 0;
+	if (bopts->seconds && budget_elapsed() >= bopts->seconds)
+		return 0;
+	return 1;
+}
+
+int open_file(const char *path, int flags)
+{
+	int fd = open(path, O_RDWR | O_CREAT | flags, 0644);
+
+	if (fd < 0)
+		die("open %s%s: %s", path, (flags & O_DIRECT) ? " (O_DIRECT)" : "",
+		    strerror(errno));
+	return fd;
+}
+
+void *alloc_aligned(size_t len)
+{
+	void *p;
+
+	if (posix_memalign(&p, page_size, len))
+		die("out of memory");
+	memset(p, 0, len);
+	return p;
+}
+
+void pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	ssize_t n = pwrite(fd, buf, len, off);
+
+	if (n != (ssize_t)len)
+		die("pwrite %zu@%lld: %s", len, (long long)off,
+		    n < 0 ? strerror(errno) : "short write");
+}
+
+void pread_all(int fd, void *buf, size_t len, off_t off)
+{
+	ssize_t n = pread(fd, buf, len, off);
+
+	if (n != (ssize_t)len)
+		die("pread %zu@%lld: %s", len, (long long)off,
+		    n < 0 ? strerror(errno) : "short read");
+}
+
+uint64_t pattern_word(uint64_t gen, uint64_t page, size_t word)
+{
+	if (!gen)
+		return 0;
+	return (gen << 32) | ((page & 0xffffff) << 8) | 0x5a | ((uint64_t)(word & 1) << 7);
+}
+
+void fill_pages(void *buf, uint64_t gen, long first_page, int npages)
+{
+	size_t words = page_size / 8;
+	uint64_t *w = buf;
+
+	for (int p = 0; p < npages; p++)
+		for (size_t i = 0; i < words; i++)
+			w[p * words + i] = pattern_word(gen, first_page + p, i);
+}
+
+long check_pages(const void *buf, uint64_t gen, long first_page, int npages,
+		 const char *what)
+{
+	static int printed;
+	size_t words = page_size / 8;
+	const uint64_t *w = buf;
+	long bad = 0;
+
+	for (int p = 0; p < npages; p++) {
+		for (size_t i = SCRIBBLE / 8; i < words; i++) {
+			uint64_t want = pattern_word(gen, first_page + p, i);
+			uint64_t got = w[p * words + i];
+
+			if (got == want)
+				continue;
+			bad++;
+			if (printed < 5 || (bopts && bopts->verbose)) {
+				printed++;
+				fprintf(stderr, "%s: %s: page %ld word %zu: want gen %llu "
+					"(0x%016llx) got 0x%016llx (gen %llu)\n",
+					prog, what, first_page + p, i,
+					(unsigned long long)gen, (unsigned long long)want,
+					(unsigned long long)got,
+					(unsigned long long)(got >> 32));
+			}
+			break;
+		}
+	}
+	return bad;
+}
+
+void datasync_count(int fd, long *eio)
+{
+	if (fdatasync(fd) == 0)
+		return;
+	if (errno == EIO)
+		(*eio)++;
+	else
+		die("fdatasync: %s", strerror(errno));
+}
+
+/* ---- iomap_dio_invalidate_fail counter (hist trigger) ---- */
+
+static const char *const tracefs_roots[] = {
+	"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+};
+static char tp_dir[256];
+static long tp_base = -1;
+static int tp_ours;
+#define TP_TRIGGER "hist:keys=ino"
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static long tp_read_total(void)
+{
+	char path[300], line[256];
+	long hits = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/hist", tp_dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " Hits: %ld", &hits) == 1)
+			break;
+	fclose(f);
+	return hits;
+}
+
+int tp_start(void)
+{
+	char path[300];
+	int ret;
+
+	for (size_t i = 0; i < sizeof(tracefs_roots) / sizeof(*tracefs_roots); i++) {
+		snprintf(tp_dir, sizeof(tp_dir),
+			 "%s/events/iomap/iomap_dio_invalidate_fail", tracefs_roots[i]);
+		snprintf(path, sizeof(path), "%s/trigger", tp_dir);
+		if (access(path, W_OK))
+			continue;
+		ret = write_str(path, TP_TRIGGER);
+		if (ret && ret != -EEXIST)
+			continue;
+		tp_ours = !ret;
+		tp_base = tp_read_total();
+		if (tp_base >= 0)
+			return 0;
+	}
+	tp_base = -1;
+	return -1;
+}
+
+long tp_hits(void)
+{
+	long now;
+
+	if (tp_base < 0)
+		return -1;
+	now = tp_read_total();
+	return now < 0 ? -1 : now - tp_base;
+}
+
+void tp_stop(void)
+{
+	char path[300];
+
+	if (tp_base >= 0 && tp_ours) {
+		snprintf(path, sizeof(path), "%s/trigger", tp_dir);
+		write_str(path, "!" TP_TRIGGER);
+	}
+	tp_ours = 0;
+}
+
+/* ---- SIGBUS probes ---- */
+
+static __thread sigjmp_buf *bus_jmp;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	if (bus_jmp)
+		siglongjmp(*bus_jmp, 1);
+	signal(SIGBUS, SIG_DFL);
+	raise(SIGBUS);
+}
+
+void sigbus_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL))
+		die("sigaction: %s", strerror(errno));
+}
+
+int probe_sigbus(const volatile char *p, char *val)
+{
+	sigjmp_buf jb;
+	char v;
+
+	if (sigsetjmp(jb, 1)) {
+		bus_jmp = NULL;
+		return 1;
+	}
+	bus_jmp = &jb;
+	v = *p;
+	bus_jmp = NULL;
+	if (val)
+		*val = v;
+	return 0;
+}
+
+int probe_sigbus_store(volatile char *p, char v)
+{
+	sigjmp_buf jb;
+
+	if (sigsetjmp(jb, 1)) {
+		bus_jmp = NULL;
+		return 1;
+	}
+	bus_jmp = &jb;
+	*p = v;
+	bus_jmp = NULL;
+	return 0;
+}
+
+int window_open(atomic_int *inflight, void *map, int npages, unsigned char *vec)
+{
+	if (!atomic_load_explicit(inflight, memory_order_relaxed))
+		return 0;
+	if (mincore(map, (size_t)npages * page_size, vec))
+		return 0;
+	for (int p = 0; p < npages; p++)
+		if (vec[p] & 1)
+			return 0;
+	return 1;
+}
+
+/* ---- the direct-write loop of cases 3 and 7 ---- */
+
+void dio_race_setup(struct dio_race *r, const struct race_opts *o)
+{
+	r->len = (size_t)o->pages * page_size;
+	r->wbuf = alloc_aligned(r->len);
+	r->rbuf = alloc_aligned(r->len);
+	unlink(o->file);
+	r->fd_buf = open_file(o->file, 0);
+	r->fd_dio = open_file(o->file, O_DIRECT);
+	fill_pages(r->wbuf, 1, 0, o->pages);
+	pwrite_all(r->fd_buf, r->wbuf, r->len, 0);
+	if (fsync(r->fd_buf))
+		die("fsync: initial write failed");
+	tp_start();
+}
+
+int dio_race_run(struct dio_race *r, const struct race_opts *o, int casenr,
+		 const char *variant)
+{
+	long iters = 0, viol = 0, eio = 0;
+	int ret;
+
+	budget_start(o);
+	while (budget_left(iters)) {
+		uint64_t gen = (uint64_t)iters + 2;
+
+		fill_pages(r->wbuf, gen, 0, o->pages);
+		atomic_store(&r->inflight, 1);
+		r->write(r->fd_dio, r->wbuf, r->len);
+		atomic_store(&r->inflight, 0);
+		pread_all(r->fd_buf, r->rbuf, r->len, 0);
+		viol += check_pages(r->rbuf, gen, 0, o->pages, "read after direct write");
+		iters++;
+		if (o->fsync_every && iters % o->fsync_every == 0)
+			datasync_count(r->fd_buf, &eio);
+	}
+	join_threads();
+	datasync_count(r->fd_buf, &eio);
+	ret = report(casenr, variant, iters, viol, eio, tp_hits());
+	tp_stop();
+	close(r->fd_dio);
+	close(r->fd_buf);
+	unlink(o->file);
+	free(r->wbuf);
+	free(r->rbuf);
+	return ret;
+}
+
+/* ---- threads and report ---- */
+
+static pthread_t tids[64];
+static int ntids;
+
+void start_threads(int n, void *(*fn)(void *), void *arg)
+{
+	for (int i = 0; i < n; i++) {
+		if (ntids == (int)(sizeof(tids) / sizeof(*tids)))
+			die("too many threads");
+		if (pthread_create(&tids[ntids], NULL, fn, arg))
+			die("pthread_create failed");
+		ntids++;
+	}
+}
+
+void join_threads(void)
+{
+	atomic_store(&stop_flag, 1);
+	for (int i = 0; i < ntids; i++)
+		pthread_join(tids[i], NULL);
+	ntids = 0;
+}
+
+int report(int casenr, const char *variant, long iters, long violations,
+	   long eio, long tp)
+{
+	char tps[32];
+
+	if (tp < 0)
+		snprintf(tps, sizeof(tps), "na");
+	else
+		snprintf(tps, sizeof(tps), "%ld", tp);
+	printf("case=%d variant=%s iterations=%ld violations=%ld eio=%ld tp=%s seconds=%.1f\n",
+	       casenr, variant, iters, violations, eio, tps, budget_elapsed());
+	fflush(stdout);
+	return (violations || eio) ? 1 : 0;
+}

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tests/races/common.h - shared helpers of the race reproducers case1..case7:
+ * option parsing, the time/iteration budget, page patterns and their
+ * oracle check, the iomap_dio_invalidate_fail tracepoint counter, SIGBUS
+ * probing and the one-line report.
+ *
+ * Report line (stdout, one per run), parsed by tests/races/run-cell:
+ *   case=N variant=V iterations=I violations=X eio=E tp=T seconds=S
+ * violations: data compares (or missing SIGBUS) that contradict the oracle;
+ * eio: fsync/fdatasync calls that returned EIO; tp: hits on the
+ * iomap_dio_invalidate_fail tracepoint during the run ("na" if tracefs or
+ * the event is unavailable).  Exit status: 0 nothing seen, 1 violations or
+ * EIO seen, 2 setup error.
+ */
+#ifndef RACES_COMMON_H
+#define RACES_COMMON_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+/* Which optional knobs a program accepts (bit mask for race_parse). */
+#define OPT_THREADS	(1u << 0)	/* --threads N: racing threads */
+#define OPT_PAGES	(1u << 1)	/* --pages N: size of the raced range */
+#define OPT_FSYNC	(1u << 2)	/* --fsync-every N: fdatasync period */
+#define OPT_VARIANT	(1u << 3)	/* --variant NAME */
+#define OPT_WINDOW	(1u << 4)	/* --window / --always: race only while
+				 * the operation is in flight, or all the time */
+#define OPT_READERS	(1u << 5)	/* --readers N: buffered reader threads */
+
+struct race_opts {
+	const char *file;
+	double seconds;		/* wall-clock budget, 0 = none */
+	long iterations;	/* iteration budget, 0 = none */
+	int threads;
+	int readers;
+	int pages;
+	int fsync_every;	/* 0 = only once at the end */
+	int window;
+	int verbose;
+	const char *variant;
+};
+
+extern size_t page_size;
+
+/* Parse argv; 'accept' is the OPT_* mask; defaults must be preset in o. */
+void race_parse(int argc, char **argv, struct race_opts *o, unsigned accept,
+		const char *usage_extra);
+
+/* Budget: call budget_start() once, then budget_left(iters_done). */
+void budget_start(const struct race_opts *o);
+int budget_left(long done);
+double budget_elapsed(void);
+
+/* Fatal setup error: print and exit(2). */
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Open (creating) the test file; extra open flags in 'flags'. */
+int open_file(const char *path, int flags);
+/* Page-aligned heap buffer (for O_DIRECT), zeroed. */
+void *alloc_aligned(size_t len);
+/* Whole-range I/O that treats short transfers and errors as setup errors. */
+void pwrite_all(int fd, const void *buf, size_t len, off_t off);
+void pread_all(int fd, void *buf, size_t len, off_t off);
+
+/*
+ * Page patterns.  Every 64-bit word of page 'page' in generation 'gen' is
+ * pattern_word(gen, page, word): a reader can tell which generation a stale
+ * word came from.  The first SCRIBBLE bytes of a page are reserved for the
+ * racing threads (mmap stores, small buffered writes): checks skip them.
+ */
+#define SCRIBBLE 8
+uint64_t pattern_word(uint64_t gen, uint64_t page, size_t word);
+void fill_pages(void *buf, uint64_t gen, long first_page, int npages);
+/*
+ * Count pages of buf (npages, starting at file page first_page) whose bytes
+ * past SCRIBBLE differ from generation gen; gen 0 means "all zero".  On the
+ * first mismatches (or with -v) prints what was found instead.
+ */
+long check_pages(const void *buf, uint64_t gen, long first_page, int npages,
+		 const char *what);
+
+/* fdatasync that counts EIO in *eio and treats other errors as fatal. */
+void datasync_count(int fd, long *eio);
+
+/*
+ * iomap_dio_invalidate_fail counter: installs a hist trigger on the event
+ * and reads its total hit count.  tp_start() returns 0 when available.
+ */
+int tp_start(void);
+long tp_hits(void);	/* hits since tp_start(), -1 if unavailable */
+void tp_stop(void);
+
+/*
+ * SIGBUS probing: returns 1 if reading the byte at p raised SIGBUS, 0 if
+ * the read succeeded (value in *val if val != NULL).  Thread-safe.
+ */
+int probe_sigbus(const volatile char *p, char *val);
+/* Same for a store of v. */
+int probe_sigbus_store(volatile char *p, char v);
+void sigbus_install(void);
+
+/* Print the report line and return the exit status (0 or 1). */
+int report(int casenr, const char *variant, long iters, long violations,
+	   long eio, long tp);
+
+/*
+ * Window gate for racing threads: true once the raced operation is in flight
+ * (*inflight set by the main thread) and none of the npages pages of the
+ * mapping at map is resident, i.e. its pre-operation invalidation is done.
+ * vec is scratch space of npages bytes.
+ */
+int window_open(atomic_int *inflight, void *map, int npages, unsigned char *vec);
+
+/*
+ * The direct-write loop shared by cases 3 and 7.  dio_race_setup() creates
+ * o->file with o->pages pages of generation 1 on disk, opens it buffered
+ * (fd_buf) and O_DIRECT (fd_dio) and allocates the buffers.  The caller then
+ * starts its racing threads; dio_race_run() loops until the budget is
+ * spent: fill wbuf with generation g, set inflight, write(fd_dio, wbuf),
+ * clear inflight, buffered pread of the range, check_pages against g,
+ * fdatasync every o->fsync_every iterations counting EIO; then stops the
+ * threads, reports, removes the file and returns the exit status.
+ */
+struct dio_race {
+	int fd_buf, fd_dio;
+	size_t len;
+	char *wbuf, *rbuf;
+	atomic_int inflight;
+	void (*write)(int fd, void *buf, size_t len);	/* must write it all */
+};
+void dio_race_setup(struct dio_race *r, const struct race_opts *o);
+int dio_race_run(struct dio_race *r, const struct race_opts *o, int casenr,
+		 const char *variant);
+
+/* Small helpers for the racing threads. */
+extern atomic_int stop_flag;
+void start_threads(int n, void *(*fn)(void *), void *arg);
+void join_threads(void);
+
+#endif /* RACES_COMMON_H */
