@@ -66,6 +66,7 @@ enum {
 struct mapex_rl_object {
 	spinlock_t		lock;
 	bool			dead;	/* out of the table; revalidate */
+	u32			nr_waiting;	/* requests not yet granted */
 	const void		*key;
 	struct rhash_head	node;
 	struct mapex_lock_table	*table;
@@ -194,6 +195,7 @@ static void mapex_obj_ctor(void *p)
 	obj->table = NULL;
 	obj->root = RB_ROOT_CACHED;
 	obj->seq = 0;
+	obj->nr_waiting = 0;
 }
 
 static void mapex_cache_put(void)
@@ -280,7 +282,8 @@ mapex_obj_get_locked(struct mapex_lock_table *t, const void *key, gfp_t gfp)
 			return ERR_PTR(-ENOMEM);
 		}
 		spin_lock(&obj->lock);
-		obj->key = key;
+		/* stale RCU lookups may still be reading the key */
+		WRITE_ONCE(obj->key, key);
 		obj->table = t;
 		rcu_read_lock();
 		old = rhashtable_lookup_get_insert_fast(&t->ht, &obj->node,
@@ -291,7 +294,7 @@ mapex_obj_get_locked(struct mapex_lock_table *t, const void *key, gfp_t gfp)
 			return obj;
 		}
 		/* lost a race with another creator, or no memory */
-		obj->key = NULL;
+		WRITE_ONCE(obj->key, NULL);
 		obj->table = NULL;
 		spin_unlock(&obj->lock);
 		kmem_cache_free(mapex_obj_cache, obj);
@@ -343,6 +346,7 @@ static void mapex_grant_locked(struct mapex_range *w)
 
 	/* the waiter may return, unlock and exit as soon as it sees NULL */
 	get_task_struct(tsk);
+	w->obj->nr_waiting--;
 	w->state = MAPEX_RS_GRANTED;
 	smp_store_release(&w->task, NULL);
 	wake_up_process(tsk);
@@ -362,6 +366,11 @@ static void mapex_remove_locked(const struct mapex_lock_class *cls,
 	struct mapex_range *it;
 
 	mapex_it_remove(r, &obj->root);
+	if (!granted)
+		obj->nr_waiting--;
+	/* the common case: nobody waits, nobody counted r */
+	if (!obj->nr_waiting)
+		goto out;
 	mapex_for_each_overlap(it, obj, r) {
 		if (mapex_compatible(cls, r->mode, it->mode))
 			continue;
@@ -377,6 +386,7 @@ static void mapex_remove_locked(const struct mapex_lock_class *cls,
 		if (--it->blocking == 0)
 			mapex_grant_locked(it);
 	}
+out:
 	r->state = MAPEX_RS_RELEASED;
 }
 
@@ -485,6 +495,7 @@ static int __mapex_range_lock(struct mapex_lock_table *t, const void *key,
 	holder_pid = blocker->pid;
 	r->blocking = blocking;
 	r->task = current;
+	obj->nr_waiting++;
 	mapex_insert_locked(obj, r, MAPEX_RS_WAITING);
 	spin_unlock(&obj->lock);
 
@@ -534,7 +545,7 @@ static int __mapex_range_trylock(struct mapex_lock_table *t, const void *key,
 		}
 	}
 	/* ...but they now wait for it, as for any earlier holder */
-	if (nested) {
+	if (nested && obj->nr_waiting) {
 		mapex_for_each_overlap(it, obj, r) {
 			if (!mapex_compatible(cls, mode, it->mode))
 				it->blocking++;
