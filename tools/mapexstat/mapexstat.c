@@ -960,7 +960,7 @@ static void print_text(const struct snapshot *snap, size_t rows,
 	for (i = 0; i < snap->n; i++)
 		failed += snap->e[i].val.failed;
 	if (rows < snap->n)
-		printf("# %zu more entries (-E)\n", snap->n - rows);
+		printf("# entries not shown (-E): %zu\n", snap->n - rows);
 	if (failed)
 		printf("# waits that failed (killed): %llu\n", failed);
 	if (c->stat_drops || c->hist_drops)
