@@ -330,7 +330,7 @@ void tp_stop(void)
 
 /* ---- SIGBUS probes ---- */
 
-static __thread sigjmp_buf *bus_jmp;
+static __thread sigjmp_buf *volatile bus_jmp;	/* volatile: stores must stay around the access */
 
 static void on_sigbus(int sig)
 {
@@ -442,6 +442,134 @@ int dio_race_run(struct dio_race *r, const struct race_opts *o, int casenr,
 	free(r->wbuf);
 	free(r->rbuf);
 	return ret;
+}
+
+/* ---- the zeroing-operation loop of cases 1, 2, 5 and 6 ---- */
+
+int race_pages;
+
+void inval_race_setup(struct inval_race *r, const struct race_opts *o)
+{
+	race_pages = o->pages;
+	r->len = (size_t)o->pages * page_size;
+	r->cut = o->pages / 2;
+	r->wbuf = alloc_aligned(r->len);
+	r->rbuf = alloc_aligned(r->len);
+	r->file = o->file;
+	unlink(o->file);
+	r->fd = open_file(o->file, 0);
+	fill_pages(r->wbuf, 1, 0, o->pages);
+	pwrite_all(r->fd, r->wbuf, r->len, 0);
+	if (fsync(r->fd))
+		die("fsync: initial write failed");
+	r->map = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+	if (r->map == MAP_FAILED)
+		die("mmap failed");
+	sigbus_install();
+	tp_start();
+}
+
+static long inval_check(struct inval_race *r, const char *buf, uint64_t gen,
+			const char *what)
+{
+	int pages = (int)(r->len / page_size);
+
+	return check_pages(buf, gen, 0, r->cut, what) +
+	       check_pages(buf + (size_t)r->cut * page_size, 0, r->cut,
+			   pages - r->cut, what);
+}
+
+int inval_race_run(struct inval_race *r, const struct race_opts *o, int casenr)
+{
+	long iters = 0, viol = 0, eio = 0;
+	int ret;
+
+	budget_start(o);
+	while (budget_left(iters)) {
+		uint64_t gen = (uint64_t)iters + 2;
+
+		fill_pages(r->wbuf, gen, 0, o->pages);
+		pwrite_all(r->fd, r->wbuf, r->len, 0);
+		r->op(r, &viol);
+		pread_all(r->fd, r->rbuf, r->len, 0);
+		viol += inval_check(r, r->rbuf, gen, "pread after op");
+		viol += inval_check(r, r->map, gen, "mmap read after op");
+		iters++;
+		if (o->fsync_every && iters % o->fsync_every == 0)
+			datasync_count(r->fd, &eio);
+		if (r->drop) {
+			datasync_count(r->fd, &eio);
+			posix_fadvise(r->fd, 0, 0, POSIX_FADV_DONTNEED);
+			pread_all(r->fd, r->rbuf, r->len, 0);
+			viol += inval_check(r, r->rbuf, gen, "pread from disk after op");
+		}
+	}
+	join_threads();
+	datasync_count(r->fd, &eio);
+	ret = report(casenr, "sync", iters, viol, eio, tp_hits());
+	tp_stop();
+	munmap(r->map, r->len);
+	close(r->fd);
+	unlink(o->file);
+	return ret;
+}
+
+void op_punch(struct inval_race *r, long *viol)
+{
+	off_t off = (off_t)r->cut * (off_t)page_size;
+
+	(void)viol;
+	if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+		      (off_t)r->len - off))
+		die("fallocate(PUNCH_HOLE): %s", strerror(errno));
+}
+
+void op_truncate(struct inval_race *r, long *viol)
+{
+	int pages = (int)(r->len / page_size);
+
+	if (ftruncate(r->fd, (off_t)r->cut * (off_t)page_size))
+		die("ftruncate down: %s", strerror(errno));
+	for (int p = r->cut; p < pages; p++) {
+		if (!probe_sigbus(r->map + (size_t)p * page_size + SCRIBBLE, NULL)) {
+			(*viol)++;
+			fprintf(stderr, "%s: page %d past EOF readable through the mapping\n",
+				prog, p);
+		}
+	}
+	if (ftruncate(r->fd, (off_t)r->len))
+		die("ftruncate up: %s", strerror(errno));
+}
+
+void *fault_thread(void *arg)
+{
+	struct inval_race *r = arg;
+	uint64_t n = 0;
+	char v;
+
+	while (!atomic_load_explicit(&stop_flag, memory_order_relaxed)) {
+		for (int p = 0; p < race_pages; p++) {
+			char *pg = r->map + (size_t)p * page_size;
+
+			probe_sigbus(pg + SCRIBBLE, &v);
+			probe_sigbus_store(pg, (char)++n);
+		}
+	}
+	return NULL;
+}
+
+void *writeback_thread(void *arg)
+{
+	struct inval_race *r = arg;
+	int fd = open_file(r->file, 0);
+
+	while (!atomic_load_explicit(&stop_flag, memory_order_relaxed)) {
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		fdatasync(fd);
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	}
+	close(fd);
+	return NULL;
 }
 
 /* ---- threads and report ---- */

@@ -135,6 +135,52 @@ void dio_race_setup(struct dio_race *r, const struct race_opts *o);
 int dio_race_run(struct dio_race *r, const struct race_opts *o, int casenr,
 		 const char *variant);
 
+/*
+ * The loop shared by cases 1, 2, 5 and 6 (an operation that zeroes the
+ * upper half of the range).  inval_race_setup() creates o->file with
+ * o->pages pages, opens it buffered (fd) and maps it shared read-write
+ * (map).  The caller starts its racing threads (fault_thread,
+ * writeback_thread); inval_race_run() loops: buffered pwrite of generation g
+ * over the range, op() (which must leave pages [cut, pages) reading as zero
+ * and may add to *viol itself), then checks by buffered pread and by
+ * reading the mapping that pages [0, cut) hold g and [cut, pages) zeros
+ * (past the scribble word), fdatasync counting EIO, and with drop set
+ * fadvise(DONTNEED) and the pread check again (what is on disk).
+ */
+struct inval_race {
+	const char *file;
+	int fd;
+	int cut;
+	int drop;
+	size_t len;
+	char *map, *wbuf, *rbuf;
+	void (*op)(struct inval_race *r, long *viol);
+};
+void inval_race_setup(struct inval_race *r, const struct race_opts *o);
+int inval_race_run(struct inval_race *r, const struct race_opts *o, int casenr);
+
+/*
+ * The two zeroing operations.  op_punch: fallocate(PUNCH_HOLE|KEEP_SIZE) of
+ * pages [cut, pages).  op_truncate: ftruncate down to cut pages, then read
+ * one byte of every page past the new EOF through the mapping, each of
+ * which must raise SIGBUS (one violation per page that does not), then
+ * ftruncate back up to the full size (the extension reads as zeros).
+ */
+void op_punch(struct inval_race *r, long *viol);
+void op_truncate(struct inval_race *r, long *viol);
+
+/*
+ * Racing threads, arg is the inval_race: fault_thread walks the mapping, reading
+ * and storing the scribble word of every page (SIGBUS beyond EOF is
+ * expected and ignored); writeback_thread loops sync_file_range(WRITE),
+ * fdatasync and fadvise(DONTNEED) on the whole file through a descriptor of
+ * its own (errors ignored: errseq reports a writeback error once to every
+ * open file, so the main thread still sees it on its own).
+ */
+extern int race_pages;	/* pages in the mapping, for the threads */
+void *fault_thread(void *arg);
+void *writeback_thread(void *arg);
+
 /* Small helpers for the racing threads. */
 extern atomic_int stop_flag;
 void start_threads(int n, void *(*fn)(void *), void *arg);
