@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * module/main.c - mapex module entry and exit, the /sys/kernel/mapex root
- * and its read-only "version" file.  Everything else hangs off the kobject
- * created here (see module/sysfs.c for the per-filesystem directories).
+ * and its read-only "version" file, the filesystems= parameter, and the
+ * order in which the parts start and stop.  module/sysfs.c adds the
+ * per-filesystem directories under the kobject created here.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -10,7 +11,13 @@
 #include <linux/module.h>
 #include <linux/sysfs.h>
 
+#include "interpose.h"
 #include "mapex.h"
+
+static char *filesystems;
+module_param(filesystems, charp, 0444);
+MODULE_PARM_DESC(filesystems,
+		 "comma-separated filesystems to guard (default: ext4,xfs,btrfs)");
 
 struct kobject *mapex_kobj;
 
@@ -29,16 +36,28 @@ static int __init mapex_init(void)
 	if (!mapex_kobj)
 		return -ENOMEM;
 	err = sysfs_create_file(mapex_kobj, &version_attr.attr);
-	if (err) {
-		kobject_put(mapex_kobj);
-		return err;
-	}
+	if (err)
+		goto out_kobj;
+	err = mapex_interpose_init(filesystems);
+	if (err)
+		goto out_kobj;
+	err = mapex_sysfs_init();
+	if (err)
+		goto out_interpose;
 	pr_info("version %s loaded\n", MAPEX_VERSION);
 	return 0;
+
+out_interpose:
+	mapex_interpose_exit();
+out_kobj:
+	kobject_put(mapex_kobj);
+	return err;
 }
 
 static void __exit mapex_exit(void)
 {
+	mapex_sysfs_exit();
+	mapex_interpose_exit();
 	kobject_put(mapex_kobj);
 	pr_info("unloaded\n");
 }

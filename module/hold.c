@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * module/hold.c - the per-task table of held and pending ranges.
+ *
+ * Without a field in task_struct, holders are found through a hash of the
+ * task pointer.  Records live on their owners' stacks; only the owner adds
+ * or removes its records and a reader only looks for its own task, but a
+ * bucket is shared, so walks and updates take the bucket's spinlock (a
+ * leaf lock: nothing is called under it).
+ */
+#include <linux/hash.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+
+#include "hold.h"
+
+#define MAPEX_HOLD_HASH_BITS	8
+
+static struct mapex_hold_bucket {
+	spinlock_t		lock;
+	struct hlist_head	head;
+} mapex_hold_table[1 << MAPEX_HOLD_HASH_BITS];
+
+void mapex_hold_init(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(mapex_hold_table); i++) {
+		spin_lock_init(&mapex_hold_table[i].lock);
+		INIT_HLIST_HEAD(&mapex_hold_table[i].head);
+	}
+}
+
+static struct mapex_hold_bucket *mapex_hold_bucket(const struct task_struct *t)
+{
+	return &mapex_hold_table[hash_ptr(t, MAPEX_HOLD_HASH_BITS)];
+}
+
+bool mapex_hold_register(struct mapex_hold *h)
+{
+	struct mapex_hold_bucket *b = mapex_hold_bucket(current);
+	struct mapex_hold *o;
+	bool nested = false;
+
+	h->task = current;
+	h->state = MAPEX_HOLD_NONE;
+	spin_lock(&b->lock);
+	hlist_for_each_entry(o, &b->head, node) {
+		if (o->task == current &&
+		    (o->state == MAPEX_HOLD_LOCKED ||
+		     o->state == MAPEX_HOLD_BYPASS)) {
+			nested = true;
+			break;
+		}
+	}
+	hlist_add_head(&h->node, &b->head);
+	spin_unlock(&b->lock);
+	return nested;
+}
+
+void mapex_hold_unregister(struct mapex_hold *h)
+{
+	struct mapex_hold_bucket *b = mapex_hold_bucket(h->task);
+
+	spin_lock(&b->lock);
+	hlist_del(&h->node);
+	spin_unlock(&b->lock);
+}
+
+bool mapex_current_covers(const struct inode *inode, u64 start, u64 end,
+			  unsigned int mode)
+{
+	struct mapex_hold_bucket *b = mapex_hold_bucket(current);
+	struct mapex_hold *o;
+	bool covered = false;
+
+	spin_lock(&b->lock);
+	hlist_for_each_entry(o, &b->head, node) {
+		if (o->task != current || o->inode != inode ||
+		    o->state != MAPEX_HOLD_LOCKED)
+			continue;
+		if (o->mode != mode && o->mode != MAPEX_MODE_INVAL)
+			continue;
+		if (o->start <= start && end <= o->end) {
+			covered = true;
+			break;
+		}
+	}
+	spin_unlock(&b->lock);
+	return covered;
+}
+
+struct mapex_hold *mapex_current_waiting(void)
+{
+	struct mapex_hold_bucket *b = mapex_hold_bucket(current);
+	struct mapex_hold *o, *found = NULL;
+
+	spin_lock(&b->lock);
+	hlist_for_each_entry(o, &b->head, node) {
+		if (o->task == current && o->state == MAPEX_HOLD_WAITING) {
+			found = o;
+			break;
+		}
+	}
+	spin_unlock(&b->lock);
+	return found;
+}

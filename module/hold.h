@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * module/hold.h - what the current task holds: every wrapper registers a
+ * struct mapex_hold (on its stack, or in an async IO context) for the time
+ * it holds or waits for a range, so that nested requests by the same task
+ * are recognised across inodes and checkpoints can ask "is this guarded?".
+ */
+#ifndef MAPEX_HOLD_H
+#define MAPEX_HOLD_H
+
+#include <linux/list.h>
+#include <linux/types.h>
+
+#include "rangelock.h"
+
+struct inode;
+struct mapex_profile;
+
+enum mapex_hold_state {
+	MAPEX_HOLD_NONE,	/* registered, no range requested yet */
+	MAPEX_HOLD_WAITING,	/* in a lock call */
+	MAPEX_HOLD_LOCKED,	/* holds @range */
+	MAPEX_HOLD_BYPASS,	/* proceeds without the lock (counted) */
+};
+
+struct mapex_hold {
+	struct hlist_node	node;		/* in the per-task table */
+	struct task_struct	*task;
+	struct inode		*inode;
+	struct mapex_profile	*profile;
+	struct mapex_range	range;
+	u64			start, end;	/* requested [start, end) */
+	u8			mode;
+	u8			op;		/* enum mapex_op */
+	u8			state;		/* enum mapex_hold_state */
+};
+
+void mapex_hold_init(void);
+/* Registers @h for the current task; true if it already held a range. */
+bool mapex_hold_register(struct mapex_hold *h);
+void mapex_hold_unregister(struct mapex_hold *h);
+/* Does the current task hold [start, end) of @inode in @mode (or INVAL)? */
+bool mapex_current_covers(const struct inode *inode, u64 start, u64 end,
+			  unsigned int mode);
+/* The current task's pending (waiting) request, for contention tracing. */
+struct mapex_hold *mapex_current_waiting(void);
+
+#endif /* MAPEX_HOLD_H */

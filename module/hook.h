@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * module/hook.h - ftrace interposition: one struct mapex_hook per hooked
+ * kernel function, either redirected to a wrapper (IPMODIFY, the livepatch
+ * method) or observed in place (a checkpoint).  Mechanics in module/hook.c.
+ */
+#ifndef MAPEX_HOOK_H
+#define MAPEX_HOOK_H
+
+#include <linux/ftrace.h>
+#include <linux/ptrace.h>
+
+struct mapex_hook;
+typedef void (*mapex_observe_fn)(struct mapex_hook *hook, struct pt_regs *regs);
+
+struct mapex_hook {
+	const char		*symbol;	/* kernel function to hook */
+	void			*wrapper;	/* redirect target, or NULL */
+	mapex_observe_fn	observe;	/* checkpoint callback, or NULL */
+	unsigned int		id;		/* caller's tag (e.g. checkpoint) */
+	/* set by mapex_hook_install() */
+	unsigned long		orig;		/* address to call the original */
+	unsigned long		site;		/* its ftrace call site */
+	struct ftrace_ops	ops;
+	bool			installed;
+};
+
+/* Original function of a redirected hook, callable from its wrapper. */
+#define MAPEX_ORIG(hook, type)	((type)(hook)->orig)
+
+bool mapex_symbol_exists(const char *symbol);
+int mapex_hooks_install(struct mapex_hook *hooks, unsigned int nr);
+void mapex_hooks_remove(struct mapex_hook *hooks, unsigned int nr);
+
+/*
+ * Every wrapper brackets its body with these, so that unload can wait for
+ * tasks sleeping inside a wrapper (ftrace only waits for its trampoline).
+ */
+void mapex_wrapper_enter(void);
+void mapex_wrapper_leave(void);
+void mapex_hooks_drain(void);
+
+#endif /* MAPEX_HOOK_H */

@@ -1,0 +1,895 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * module/interpose.c - routes the filesystems' entry points through the
+ * mapex range lock: the per-filesystem profiles, the wrappers that take the
+ * lock in the right mode over the right range, asynchronous direct IO that
+ * keeps its range until completion, the checkpoints that count unguarded
+ * page-cache operations, and the module notifier that hooks a filesystem
+ * when its module loads.
+ *
+ * Lock ordering (docs/locking.md gives the reasons):
+ *
+ *   mapex range lock (taken at ->read_iter, ->write_iter, ->fallocate,
+ *                     ->fault, ->page_mkwrite, do_truncate)
+ *     -> i_rwsem
+ *       -> mmap_lock            (user copies and GUP inside IO)
+ *         -> invalidate_lock
+ *           -> folio lock
+ *
+ *   mmap_lock / per-VMA lock -> mapex range lock only without sleeping:
+ *     a fault that would wait drops the fault lock first and returns
+ *     VM_FAULT_RETRY; if it may not drop it, it proceeds unguarded.
+ *
+ *   A task that holds a mapex range never sleeps on another one: a nested
+ *   request (fault during IO, IO into an mmap of a file) is granted at once
+ *   if it fits the granted ranges, otherwise it proceeds and is counted.
+ *
+ *   Never taken inside i_rwsem or invalidate_lock: truncate_pagecache*()
+ *   and __iomap_dio_rw() run under them and are only observed.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/falloc.h>
+#include <linux/hash.h>
+#include <linux/refcount.h>
+#include <linux/file.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uio.h>
+#include <linux/workqueue.h>
+
+#include "hold.h"
+#include "hook.h"
+#include "interpose.h"
+#include "kfeatures.h"
+#include "rangelock.h"
+#include "trace.h"
+
+static struct mapex_lock_table mapex_table;
+static struct workqueue_struct *mapex_wq;
+static DEFINE_MUTEX(mapex_profiles_mutex);	/* hooked/selected state */
+
+/* ---- profiles ---------------------------------------------------------- */
+
+typedef ssize_t (*mapex_rw_iter_t)(struct kiocb *, struct iov_iter *);
+typedef vm_fault_t (*mapex_fault_t)(struct vm_fault *);
+typedef long (*mapex_fallocate_t)(struct file *, int, loff_t, loff_t);
+typedef int (*mapex_truncate_t)(void *, struct dentry *, loff_t,
+				unsigned int, struct file *);
+
+static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *h,
+			     struct kiocb *iocb, struct iov_iter *iter,
+			     bool write);
+static vm_fault_t mapex_fault(struct mapex_profile *p, struct mapex_hook *h,
+			      struct vm_fault *vmf, unsigned int op);
+static long mapex_fallocate(struct mapex_profile *p, struct mapex_hook *h,
+			    struct file *file, int mode, loff_t off,
+			    loff_t len);
+
+/*
+ * One stub per (filesystem, entry point): the stub knows which original to
+ * call.  The logic lives in the generic functions above.
+ */
+#define MAPEX_FS_WRAPPERS(fs, idx)					\
+static ssize_t fs##_read_iter_wrap(struct kiocb *iocb, struct iov_iter *to) \
+{									\
+	struct mapex_profile *p = &mapex_profiles[idx];			\
+	return mapex_rw_iter(p, &p->hooks[MAPEX_ENTRY_READ_ITER], iocb, to, false); \
+}									\
+static ssize_t fs##_write_iter_wrap(struct kiocb *iocb, struct iov_iter *from) \
+{									\
+	struct mapex_profile *p = &mapex_profiles[idx];			\
+	return mapex_rw_iter(p, &p->hooks[MAPEX_ENTRY_WRITE_ITER], iocb, from, true); \
+}									\
+static vm_fault_t fs##_fault_wrap(struct vm_fault *vmf)		\
+{									\
+	struct mapex_profile *p = &mapex_profiles[idx];			\
+	return mapex_fault(p, &p->hooks[MAPEX_ENTRY_FAULT], vmf, MAPEX_OP_FAULT); \
+}									\
+static vm_fault_t fs##_page_mkwrite_wrap(struct vm_fault *vmf)		\
+{									\
+	struct mapex_profile *p = &mapex_profiles[idx];			\
+	return mapex_fault(p, &p->hooks[MAPEX_ENTRY_PAGE_MKWRITE], vmf, MAPEX_OP_MKWRITE); \
+}									\
+static long fs##_fallocate_wrap(struct file *file, int mode, loff_t off, \
+				loff_t len)				\
+{									\
+	struct mapex_profile *p = &mapex_profiles[idx];			\
+	return mapex_fallocate(p, &p->hooks[MAPEX_ENTRY_FALLOCATE], file, mode, off, len); \
+}
+
+enum { MAPEX_FS_EXT4, MAPEX_FS_XFS, MAPEX_FS_BTRFS };
+MAPEX_FS_WRAPPERS(ext4, MAPEX_FS_EXT4)
+MAPEX_FS_WRAPPERS(xfs, MAPEX_FS_XFS)
+MAPEX_FS_WRAPPERS(btrfs, MAPEX_FS_BTRFS)
+
+#define MAPEX_HOOK(sym, fn)	{ .symbol = sym, .wrapper = fn }
+
+/* A NULL fault symbol means the filesystem uses filemap_fault (hooked once). */
+struct mapex_profile mapex_profiles[] = {
+	[MAPEX_FS_EXT4] = {
+		.fstype = "ext4", .module = "ext4",
+		.hooks = {
+			MAPEX_HOOK("ext4_file_read_iter", ext4_read_iter_wrap),
+			MAPEX_HOOK("ext4_file_write_iter", ext4_write_iter_wrap),
+			MAPEX_HOOK(NULL, ext4_fault_wrap),
+			MAPEX_HOOK("ext4_page_mkwrite", ext4_page_mkwrite_wrap),
+			MAPEX_HOOK("ext4_fallocate", ext4_fallocate_wrap),
+		},
+	},
+	[MAPEX_FS_XFS] = {
+		.fstype = "xfs", .module = "xfs",
+		.hooks = {
+			MAPEX_HOOK("xfs_file_read_iter", xfs_read_iter_wrap),
+			MAPEX_HOOK("xfs_file_write_iter", xfs_write_iter_wrap),
+			MAPEX_HOOK("xfs_filemap_fault", xfs_fault_wrap),
+			MAPEX_HOOK("xfs_filemap_page_mkwrite", xfs_page_mkwrite_wrap),
+			MAPEX_HOOK("xfs_file_fallocate", xfs_fallocate_wrap),
+		},
+	},
+	[MAPEX_FS_BTRFS] = {
+		.fstype = "btrfs", .module = "btrfs",
+		.hooks = {
+			MAPEX_HOOK("btrfs_file_read_iter", btrfs_read_iter_wrap),
+			MAPEX_HOOK("btrfs_file_write_iter", btrfs_write_iter_wrap),
+			MAPEX_HOOK(NULL, btrfs_fault_wrap),
+			MAPEX_HOOK("btrfs_page_mkwrite", btrfs_page_mkwrite_wrap),
+			MAPEX_HOOK("btrfs_fallocate", btrfs_fallocate_wrap),
+		},
+	},
+};
+const unsigned int mapex_nr_profiles = ARRAY_SIZE(mapex_profiles);
+
+static struct mapex_profile *mapex_profile_of(const struct inode *inode)
+{
+	const char *name = inode->i_sb->s_type->name;
+	unsigned int i;
+
+	for (i = 0; i < mapex_nr_profiles; i++)
+		if (READ_ONCE(mapex_profiles[i].hooked) &&
+		    !strcmp(mapex_profiles[i].fstype, name))
+			return &mapex_profiles[i];
+	return NULL;
+}
+
+static void mapex_count(struct mapex_profile *p, enum mapex_counter c,
+			unsigned int mode)
+{
+	this_cpu_inc(p->stats->count[c][mode]);
+}
+
+void mapex_profile_read_stats(struct mapex_profile *p,
+			      struct mapex_fs_stats *sum)
+{
+	unsigned int c, m;
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		struct mapex_fs_stats *s = per_cpu_ptr(p->stats, cpu);
+
+		for (c = 0; c < MAPEX_NR_COUNTERS; c++)
+			for (m = 0; m < MAPEX_NR_MODES; m++)
+				sum->count[c][m] += s->count[c][m];
+	}
+}
+
+/* ---- taking and releasing a range -------------------------------------- */
+
+#define MAPEX_DEV(inode)	((u32)(inode)->i_sb->s_dev)
+
+static void mapex_set_request(struct mapex_hold *h, struct mapex_profile *p,
+			      struct inode *inode, unsigned int op,
+			      unsigned int mode, u64 start, u64 end)
+{
+	h->profile = p;
+	h->inode = inode;
+	h->op = op;
+	h->mode = mode;
+	h->start = start;
+	h->end = end;
+}
+
+static void mapex_granted(struct mapex_hold *h)
+{
+	WRITE_ONCE(h->state, MAPEX_HOLD_LOCKED);
+	mapex_count(h->profile, MAPEX_CNT_ACQUIRED, h->mode);
+	trace_mapex_acquire(MAPEX_DEV(h->inode), h->inode->i_ino, h->start,
+			    h->end, h->mode, h->op);
+}
+
+static void mapex_bypass(struct mapex_hold *h, enum mapex_counter why)
+{
+	WRITE_ONCE(h->state, MAPEX_HOLD_BYPASS);
+	mapex_count(h->profile, why, h->mode);
+	if (why == MAPEX_CNT_NESTED_BYPASS)
+		trace_mapex_nested_bypass(MAPEX_DEV(h->inode), h->inode->i_ino,
+					  h->start, h->end, h->mode, h->op);
+}
+
+enum mapex_wait {
+	MAPEX_WAIT_KILLABLE,	/* sleep until granted or killed */
+	MAPEX_WAIT_NEVER,	/* IOCB_NOWAIT, faults: try once */
+};
+
+/*
+ * Register @h for the current task and request its range.  Returns 1 if the
+ * caller may proceed (locked, covered by a range it holds, or bypassed and
+ * counted), 0 if a non-waiting request would block (the caller decides),
+ * or -EINTR if killed while waiting.  On 0 and -EINTR @h stays registered
+ * in state WAITING or NONE; mapex_release() unregisters in every case.
+ */
+static int mapex_acquire(struct mapex_hold *h, enum mapex_wait wait)
+{
+	int ret;
+
+	if (mapex_hold_register(h)) {
+		/* Nested: never queue behind waiters that may wait for us. */
+		if (mapex_current_covers(h->inode, h->start, h->end, h->mode)) {
+			WRITE_ONCE(h->state, MAPEX_HOLD_BYPASS);
+			return 1;
+		}
+		ret = mapex_range_trylock_nested(&mapex_table, h->inode,
+						 &h->range, h->start, h->end,
+						 h->mode);
+		if (ret == 1)
+			mapex_granted(h);
+		else
+			mapex_bypass(h, ret == 0 ? MAPEX_CNT_NESTED_BYPASS :
+					       MAPEX_CNT_UNGUARDED);
+		return 1;
+	}
+	if (wait == MAPEX_WAIT_NEVER) {
+		ret = mapex_range_trylock(&mapex_table, h->inode, &h->range,
+					  h->start, h->end, h->mode);
+		if (ret == 0)
+			return 0;
+	} else {
+		WRITE_ONCE(h->state, MAPEX_HOLD_WAITING);
+		ret = mapex_range_lock_killable(&mapex_table, h->inode,
+						&h->range, h->start, h->end,
+						h->mode);
+		if (ret == -EINTR)
+			return -EINTR;
+		ret = ret ? ret : 1;
+	}
+	if (ret == 1)
+		mapex_granted(h);
+	else
+		mapex_bypass(h, MAPEX_CNT_UNGUARDED);	/* -ENOMEM */
+	return 1;
+}
+
+static void mapex_unlock_hold(struct mapex_hold *h)
+{
+	trace_mapex_release(MAPEX_DEV(h->inode), h->inode->i_ino, h->start,
+			    h->end, h->mode, h->op);
+	mapex_range_unlock(&h->range);
+}
+
+static void mapex_release(struct mapex_hold *h)
+{
+	mapex_hold_unregister(h);
+	if (h->state == MAPEX_HOLD_LOCKED)
+		mapex_unlock_hold(h);
+}
+
+/* Contention callbacks of the lock class: attribute them to the op. */
+static void mapex_contention_begin(const struct mapex_range *w,
+				   unsigned int holder_mode, pid_t holder_pid)
+{
+	struct mapex_hold *h = mapex_current_waiting();
+	const struct inode *inode = mapex_range_key(w);
+
+	if (!h)
+		return;
+	mapex_count(h->profile, MAPEX_CNT_CONTENDED, h->mode);
+	trace_mapex_contention_begin(MAPEX_DEV(inode), inode->i_ino,
+				     mapex_range_start(w), mapex_range_end(w),
+				     mapex_range_mode(w), holder_mode,
+				     holder_pid, h->op);
+}
+
+static void mapex_contention_end(const struct mapex_range *w,
+				 unsigned int holder_mode, u64 wait_ns,
+				 int result)
+{
+	struct mapex_hold *h = mapex_current_waiting();
+	const struct inode *inode = mapex_range_key(w);
+
+	trace_mapex_contention_end(MAPEX_DEV(inode), inode->i_ino,
+				   mapex_range_start(w), mapex_range_end(w),
+				   mapex_range_mode(w), holder_mode, wait_ns,
+				   result, h ? h->op : MAPEX_NR_OPS);
+}
+
+/* ---- read/write: buffered and direct, sync and async ------------------- */
+
+/*
+ * An asynchronous direct IO keeps its range from submission until its
+ * completion: ki_complete is wrapped and the range is released from a work
+ * item (the completion may run in interrupt context; the unlock sleeps on
+ * nothing but must run in process context).  The context pins the module.
+ */
+struct mapex_aio {
+	struct mapex_hold	hold;
+	void			(*ki_complete)(struct kiocb *iocb, long ret);
+	struct kiocb		*iocb;
+	refcount_t		ref;	/* submitter + completion */
+	struct work_struct	work;
+	struct hlist_node	node;	/* in mapex_aio_table, by iocb */
+};
+
+#define MAPEX_AIO_HASH_BITS	8
+static struct hlist_head mapex_aio_table[1 << MAPEX_AIO_HASH_BITS];
+static DEFINE_SPINLOCK(mapex_aio_lock);
+
+static struct hlist_head *mapex_aio_bucket(const struct kiocb *iocb)
+{
+	return &mapex_aio_table[hash_ptr(iocb, MAPEX_AIO_HASH_BITS)];
+}
+
+static struct mapex_aio *mapex_aio_take(struct kiocb *iocb)
+{
+	struct mapex_aio *a;
+	unsigned long flags;
+
+	spin_lock_irqsave(&mapex_aio_lock, flags);
+	hlist_for_each_entry(a, mapex_aio_bucket(iocb), node) {
+		if (a->iocb == iocb) {
+			hlist_del_init(&a->node);
+			spin_unlock_irqrestore(&mapex_aio_lock, flags);
+			return a;
+		}
+	}
+	spin_unlock_irqrestore(&mapex_aio_lock, flags);
+	return NULL;
+}
+
+static void mapex_aio_unlock_work(struct work_struct *work)
+{
+	struct mapex_aio *a = container_of(work, struct mapex_aio, work);
+
+	if (a->hold.state == MAPEX_HOLD_LOCKED)
+		mapex_unlock_hold(&a->hold);
+	kfree(a);
+	mapex_wrapper_leave();
+	module_put(THIS_MODULE);
+}
+
+static void mapex_aio_put(struct mapex_aio *a)
+{
+	if (refcount_dec_and_test(&a->ref))
+		queue_work(mapex_wq, &a->work);
+}
+
+static void mapex_aio_complete(struct kiocb *iocb, long ret)
+{
+	struct mapex_aio *a = mapex_aio_take(iocb);
+
+	if (WARN_ON_ONCE(!a))
+		return;
+	iocb->ki_complete = a->ki_complete;
+	a->ki_complete(iocb, ret);	/* may free iocb */
+	mapex_aio_put(a);
+}
+
+static void mapex_rw_range(struct kiocb *iocb, size_t count, bool write,
+			   u64 *start, u64 *end)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	u64 pos = iocb->ki_pos;
+
+	if (write && (iocb->ki_flags & IOCB_APPEND)) {
+		/* The position is decided under i_rwsem: lock from EOF on. */
+		*start = round_down((u64)i_size_read(inode), PAGE_SIZE);
+		*end = U64_MAX;
+		return;
+	}
+	*start = round_down(pos, PAGE_SIZE);
+	if (pos + count < pos || pos + count > U64_MAX - PAGE_SIZE)
+		*end = U64_MAX;
+	else
+		*end = round_up(pos + count, PAGE_SIZE);
+}
+
+static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
+			     struct kiocb *iocb, struct iov_iter *iter,
+			     bool write)
+{
+	mapex_rw_iter_t orig = MAPEX_ORIG(hook, mapex_rw_iter_t);
+	struct inode *inode = file_inode(iocb->ki_filp);
+	bool direct = iocb->ki_flags & IOCB_DIRECT;
+	bool nowait = iocb->ki_flags & IOCB_NOWAIT;
+	struct mapex_aio *aio = NULL;
+	struct mapex_hold stack_hold, *h = &stack_hold;
+	size_t count = iov_iter_count(iter);
+	u64 start, end;
+	ssize_t ret;
+	int got;
+
+	mapex_wrapper_enter();
+	if (!READ_ONCE(p->enabled) || !count || !S_ISREG(inode->i_mode)) {
+		ret = orig(iocb, iter);
+		goto out;
+	}
+	if (direct && !is_sync_kiocb(iocb)) {
+		aio = kzalloc(sizeof(*aio), nowait ? GFP_NOWAIT : GFP_KERNEL);
+		if (!aio) {
+			ret = nowait ? -EAGAIN : -ENOMEM;
+			goto out;
+		}
+		h = &aio->hold;
+	}
+	mapex_rw_range(iocb, count, write, &start, &end);
+	mapex_set_request(h, p, inode, write ? MAPEX_OP_WRITE : MAPEX_OP_READ,
+			  direct ? MAPEX_MODE_DIRECT : MAPEX_MODE_BUFFERED,
+			  start, end);
+	got = mapex_acquire(h, nowait ? MAPEX_WAIT_NEVER : MAPEX_WAIT_KILLABLE);
+	if (got <= 0) {
+		mapex_hold_unregister(h);
+		kfree(aio);
+		ret = got ? got : -EAGAIN;
+		goto out;
+	}
+	if (!aio) {
+		ret = orig(iocb, iter);
+		mapex_release(h);
+		goto out;
+	}
+
+	/* Asynchronous direct IO: the completion releases the range. */
+#ifdef IOCB_DIO_CALLER_COMP
+	/* Completing in the caller runs the invalidation after ki_complete. */
+	iocb->ki_flags &= ~IOCB_DIO_CALLER_COMP;
+#endif
+	aio->iocb = iocb;
+	aio->ki_complete = iocb->ki_complete;
+	refcount_set(&aio->ref, 2);
+	INIT_WORK(&aio->work, mapex_aio_unlock_work);
+	spin_lock_irq(&mapex_aio_lock);
+	hlist_add_head(&aio->node, mapex_aio_bucket(iocb));
+	spin_unlock_irq(&mapex_aio_lock);
+	iocb->ki_complete = mapex_aio_complete;
+
+	ret = orig(iocb, iter);
+
+	mapex_hold_unregister(h);	/* the task no longer holds it */
+	if (ret != -EIOCBQUEUED) {
+		/* Completed (or failed) inline: ki_complete was not called. */
+		if (mapex_aio_take(iocb))
+			iocb->ki_complete = aio->ki_complete;
+		if (aio->hold.state == MAPEX_HOLD_LOCKED)
+			mapex_unlock_hold(&aio->hold);
+		kfree(aio);
+		goto out;
+	}
+	/* In flight: the wrapper count and a module reference go with it. */
+	__module_get(THIS_MODULE);
+	mapex_wrapper_enter();
+	mapex_aio_put(aio);
+out:
+	mapex_wrapper_leave();
+	return ret;
+}
+
+/* ---- faults ------------------------------------------------------------ */
+
+static void mapex_release_fault_lock(struct vm_fault *vmf)
+{
+#ifdef HAVE_RELEASE_FAULT_LOCK
+	release_fault_lock(vmf);
+#else
+	mmap_read_unlock(vmf->vma->vm_mm);
+#endif
+}
+
+static vm_fault_t mapex_fault(struct mapex_profile *p, struct mapex_hook *hook,
+			      struct vm_fault *vmf, unsigned int op)
+{
+	mapex_fault_t orig = MAPEX_ORIG(hook, mapex_fault_t);
+	struct file *file = vmf->vma->vm_file;
+	struct inode *inode = file_inode(file);
+	u64 start = (u64)vmf->pgoff << PAGE_SHIFT;
+	struct mapex_hold h;
+	vm_fault_t ret;
+	int got;
+
+	mapex_wrapper_enter();
+	if (!READ_ONCE(p->enabled)) {
+		ret = orig(vmf);
+		goto out;
+	}
+	mapex_set_request(&h, p, inode, op, MAPEX_MODE_FAULT, start,
+			  start + PAGE_SIZE);
+	got = mapex_acquire(&h, MAPEX_WAIT_NEVER);
+	if (got == 0) {
+		bool may_drop = (vmf->flags & FAULT_FLAG_ALLOW_RETRY) &&
+				!(vmf->flags & FAULT_FLAG_RETRY_NOWAIT);
+
+		if (!may_drop && (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)) {
+			/* The caller may retry but not sleep: tell it so. */
+			mapex_hold_unregister(&h);
+			mapex_count(p, MAPEX_CNT_RETRY, MAPEX_MODE_FAULT);
+			ret = VM_FAULT_RETRY;
+			goto out;
+		}
+		if (!may_drop) {
+			/* Sleeping here under mmap_lock could deadlock. */
+			mapex_bypass(&h, MAPEX_CNT_UNGUARDED);
+			ret = orig(vmf);
+			mapex_release(&h);
+			goto out;
+		}
+		/*
+		 * Like filemap_fault() waiting for a folio lock: drop the
+		 * fault lock, wait for the range, and have the fault retried.
+		 */
+		get_file(file);
+		mapex_release_fault_lock(vmf);
+		WRITE_ONCE(h.state, MAPEX_HOLD_WAITING);
+		got = mapex_range_lock_killable(&mapex_table, inode, &h.range,
+						h.start, h.end, h.mode);
+		mapex_hold_unregister(&h);
+		if (!got)
+			mapex_range_unlock(&h.range);
+		fput(file);
+		mapex_count(p, MAPEX_CNT_RETRY, MAPEX_MODE_FAULT);
+		ret = VM_FAULT_RETRY;
+		goto out;
+	}
+	ret = orig(vmf);
+	mapex_release(&h);
+out:
+	mapex_wrapper_leave();
+	return ret;
+}
+
+/* ---- fallocate and truncate -------------------------------------------- */
+
+static long mapex_fallocate(struct mapex_profile *p, struct mapex_hook *hook,
+			    struct file *file, int mode, loff_t off, loff_t len)
+{
+	mapex_fallocate_t orig = MAPEX_ORIG(hook, mapex_fallocate_t);
+	struct mapex_hold h;
+	u64 start, end;
+	long ret;
+	int got;
+
+	mapex_wrapper_enter();
+	if (!READ_ONCE(p->enabled) || off < 0 || len <= 0 ||
+	    !(mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE |
+		      FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE))) {
+		/* Plain allocation changes no cached data: no lock. */
+		ret = orig(file, mode, off, len);
+		goto out;
+	}
+	start = round_down((u64)off, PAGE_SIZE);
+	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) ||
+	    (u64)off + len > U64_MAX - PAGE_SIZE)
+		end = U64_MAX;		/* shifts everything after @off */
+	else
+		end = round_up((u64)off + len, PAGE_SIZE);
+	mapex_set_request(&h, p, file_inode(file), MAPEX_OP_FALLOCATE,
+			  MAPEX_MODE_INVAL, start, end);
+	got = mapex_acquire(&h, MAPEX_WAIT_KILLABLE);
+	if (got < 0) {
+		mapex_hold_unregister(&h);
+		ret = got;
+		goto out;
+	}
+	ret = orig(file, mode, off, len);
+	mapex_release(&h);
+out:
+	mapex_wrapper_leave();
+	return ret;
+}
+
+static vm_fault_t mapex_filemap_fault_wrap(struct vm_fault *vmf);
+static int mapex_do_truncate_wrap(void *idmap, struct dentry *dentry,
+				  loff_t length, unsigned int time_attrs,
+				  struct file *filp);
+static void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs);
+
+/* Hooks in the core kernel, installed while any filesystem is selected. */
+static struct mapex_hook mapex_core_hooks[] = {
+	MAPEX_HOOK("filemap_fault", mapex_filemap_fault_wrap),
+	MAPEX_HOOK("do_truncate", mapex_do_truncate_wrap),
+	{ .symbol = "truncate_pagecache", .observe = mapex_checkpoint,
+	  .id = MAPEX_CP_TRUNCATE_PAGECACHE },
+	{ .symbol = "truncate_pagecache_range", .observe = mapex_checkpoint,
+	  .id = MAPEX_CP_TRUNCATE_PAGECACHE_RANGE },
+	{ .symbol = "__iomap_dio_rw", .observe = mapex_checkpoint,
+	  .id = MAPEX_CP_IOMAP_DIO_RW },
+};
+#define MAPEX_CORE_FILEMAP_FAULT	0
+#define MAPEX_CORE_DO_TRUNCATE		1
+
+/* filemap_fault serves ext4, btrfs and many others: find the profile. */
+static vm_fault_t mapex_filemap_fault_wrap(struct vm_fault *vmf)
+{
+	struct mapex_hook *hook = &mapex_core_hooks[MAPEX_CORE_FILEMAP_FAULT];
+	struct mapex_profile *p = mapex_profile_of(file_inode(vmf->vma->vm_file));
+
+	if (!p)
+		return MAPEX_ORIG(hook, mapex_fault_t)(vmf);
+	return mapex_fault(p, hook, vmf, MAPEX_OP_FAULT);
+}
+
+static int mapex_do_truncate_wrap(void *idmap, struct dentry *dentry,
+				  loff_t length, unsigned int time_attrs,
+				  struct file *filp)
+{
+	mapex_truncate_t orig = MAPEX_ORIG(&mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE],
+					   mapex_truncate_t);
+	struct inode *inode = d_inode(dentry);
+	struct mapex_profile *p;
+	struct mapex_hold h;
+	loff_t from;
+	int ret, got;
+
+	mapex_wrapper_enter();
+	p = inode ? mapex_profile_of(inode) : NULL;
+	if (!p || !READ_ONCE(p->enabled) || length < 0 ||
+	    !S_ISREG(inode->i_mode)) {
+		ret = orig(idmap, dentry, length, time_attrs, filp);
+		goto out;
+	}
+	from = min_t(loff_t, length, i_size_read(inode));
+	mapex_set_request(&h, p, inode, MAPEX_OP_TRUNCATE, MAPEX_MODE_INVAL,
+			  round_down((u64)from, PAGE_SIZE), U64_MAX);
+	got = mapex_acquire(&h, MAPEX_WAIT_KILLABLE);
+	if (got < 0) {
+		mapex_hold_unregister(&h);
+		ret = got;
+		goto out;
+	}
+	ret = orig(idmap, dentry, length, time_attrs, filp);
+	mapex_release(&h);
+out:
+	mapex_wrapper_leave();
+	return ret;
+}
+
+/* ---- checkpoints ------------------------------------------------------- */
+
+/*
+ * Runs in ftrace context at the entry of a function that changes the page
+ * cache under i_rwsem or invalidate_lock: count it if the current task
+ * does not hold the range the operation needs.  Never sleeps.
+ */
+static void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs)
+{
+	unsigned long a0 = regs_get_kernel_argument(regs, 0);
+	unsigned long a1 = regs_get_kernel_argument(regs, 1);
+	unsigned long a2 = regs_get_kernel_argument(regs, 2);
+	unsigned int mode = MAPEX_MODE_INVAL;
+	struct mapex_profile *p;
+	struct inode *inode;
+	u64 start, end;
+
+	switch (hook->id) {
+	case MAPEX_CP_TRUNCATE_PAGECACHE:	/* (inode, newsize) */
+		inode = (struct inode *)a0;
+		start = round_down((u64)a1, PAGE_SIZE);
+		end = U64_MAX;
+		break;
+	case MAPEX_CP_TRUNCATE_PAGECACHE_RANGE:	/* (inode, lstart, lend) */
+		inode = (struct inode *)a0;
+		start = round_down((u64)a1, PAGE_SIZE);
+		end = (loff_t)a2 < 0 ? U64_MAX : round_up((u64)a2 + 1, PAGE_SIZE);
+		break;
+	case MAPEX_CP_IOMAP_DIO_RW: {		/* (iocb, iter, ...) */
+		struct kiocb *iocb = (struct kiocb *)a0;
+		size_t count = iov_iter_count((struct iov_iter *)a1);
+
+		inode = file_inode(iocb->ki_filp);
+		mode = MAPEX_MODE_DIRECT;
+		start = round_down((u64)iocb->ki_pos, PAGE_SIZE);
+		end = round_up((u64)iocb->ki_pos + count, PAGE_SIZE);
+		if (!count)
+			return;
+		break;
+	}
+	default:
+		return;
+	}
+	p = mapex_profile_of(inode);
+	if (!p || !READ_ONCE(p->enabled))
+		return;
+	if (start >= end || mapex_current_covers(inode, start, end, mode))
+		return;
+	mapex_count(p, MAPEX_CNT_UNGUARDED, mode);
+	trace_mapex_unguarded(MAPEX_DEV(inode), inode->i_ino, start, end, mode,
+			      hook->id);
+}
+
+/* ---- installation ------------------------------------------------------ */
+
+static int mapex_profile_hook(struct mapex_profile *p)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < MAPEX_NR_ENTRIES; i++) {
+		if (!p->hooks[i].symbol)
+			continue;
+		err = mapex_hooks_install(&p->hooks[i], 1);
+		if (err) {
+			pr_err("%s: cannot hook %s, filesystem not guarded\n",
+			       p->fstype, p->hooks[i].symbol);
+			while (i-- > 0)
+				if (p->hooks[i].symbol)
+					mapex_hooks_remove(&p->hooks[i], 1);
+			return err;
+		}
+	}
+	WRITE_ONCE(p->hooked, true);
+	return 0;
+}
+
+static void mapex_profile_unhook(struct mapex_profile *p)
+{
+	unsigned int i;
+
+	if (!p->hooked)
+		return;
+	WRITE_ONCE(p->hooked, false);
+	for (i = MAPEX_NR_ENTRIES; i-- > 0;)
+		if (p->hooks[i].symbol)
+			mapex_hooks_remove(&p->hooks[i], 1);
+}
+
+/* Hook a filesystem when its module comes, unhook it when it goes. */
+static int mapex_module_notify(struct notifier_block *nb, unsigned long action,
+			       void *data)
+{
+	struct module *mod = data;
+	unsigned int i;
+
+	mutex_lock(&mapex_profiles_mutex);
+	for (i = 0; i < mapex_nr_profiles; i++) {
+		struct mapex_profile *p = &mapex_profiles[i];
+
+		if (!p->selected || strcmp(mod->name, p->module))
+			continue;
+		if (action == MODULE_STATE_COMING && !p->hooked) {
+			if (!mapex_profile_hook(p))
+				pr_info("%s: hooked on module load\n", p->fstype);
+		} else if (action == MODULE_STATE_GOING) {
+			mapex_profile_unhook(p);
+		}
+	}
+	mutex_unlock(&mapex_profiles_mutex);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block mapex_module_nb = {
+	.notifier_call = mapex_module_notify,
+};
+
+/* Parse filesystems= ("ext4,xfs"); an unknown name fails the load. */
+static int mapex_select(const char *list)
+{
+	char *copy, *cur, *name;
+	unsigned int i;
+	int err = 0;
+
+	if (!list || !*list) {
+		for (i = 0; i < mapex_nr_profiles; i++)
+			mapex_profiles[i].selected = true;
+		return 0;
+	}
+	copy = kstrdup(list, GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+	cur = strim(copy);
+	while ((name = strsep(&cur, ",")) != NULL) {
+		name = strim(name);
+		for (i = 0; i < mapex_nr_profiles; i++)
+			if (!strcmp(name, mapex_profiles[i].fstype))
+				break;
+		if (i == mapex_nr_profiles) {
+			pr_err("filesystems=: unknown filesystem '%s' (supported: ext4, xfs, btrfs)\n",
+			       name);
+			err = -EINVAL;
+			break;
+		}
+		mapex_profiles[i].selected = true;
+	}
+	kfree(copy);
+	if (err)
+		for (i = 0; i < mapex_nr_profiles; i++)
+			mapex_profiles[i].selected = false;
+	return err;
+}
+
+int mapex_interpose_init(const char *filesystems)
+{
+	unsigned int i;
+	int err;
+
+	err = mapex_select(filesystems);
+	if (err)
+		return err;
+	mapex_hold_init();
+	mapex_default_class.contention_begin = mapex_contention_begin;
+	mapex_default_class.contention_end = mapex_contention_end;
+	err = mapex_class_init(&mapex_default_class);
+	if (err)
+		return err;
+	err = mapex_table_init(&mapex_table, &mapex_default_class);
+	if (err)
+		goto out_class;
+	err = -ENOMEM;
+	mapex_wq = alloc_workqueue("mapex", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!mapex_wq)
+		goto out_table;
+	for (i = 0; i < mapex_nr_profiles; i++) {
+		struct mapex_profile *p = &mapex_profiles[i];
+
+		p->stats = alloc_percpu(struct mapex_fs_stats);
+		if (!p->stats)
+			goto out_stats;
+		p->enabled = p->selected;
+	}
+
+	err = mapex_hooks_install(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
+	if (err)
+		goto out_stats;
+	mutex_lock(&mapex_profiles_mutex);
+	err = register_module_notifier(&mapex_module_nb);
+	for (i = 0; !err && i < mapex_nr_profiles; i++) {
+		struct mapex_profile *p = &mapex_profiles[i];
+
+		/* Not loaded yet: the notifier hooks it when it comes. */
+		if (p->selected &&
+		    mapex_symbol_exists(p->hooks[MAPEX_ENTRY_READ_ITER].symbol))
+			err = mapex_profile_hook(p);
+	}
+	if (err) {
+		for (i = 0; i < mapex_nr_profiles; i++)
+			mapex_profile_unhook(&mapex_profiles[i]);
+		mutex_unlock(&mapex_profiles_mutex);
+		unregister_module_notifier(&mapex_module_nb);
+		mapex_hooks_remove(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
+		mapex_hooks_drain();
+		goto out_stats;
+	}
+	mutex_unlock(&mapex_profiles_mutex);
+	return 0;
+
+out_stats:
+	for (i = 0; i < mapex_nr_profiles; i++) {
+		free_percpu(mapex_profiles[i].stats);
+		mapex_profiles[i].stats = NULL;
+	}
+	destroy_workqueue(mapex_wq);
+out_table:
+	mapex_table_destroy(&mapex_table);
+out_class:
+	mapex_class_exit(&mapex_default_class);
+	return err;
+}
+
+void mapex_interpose_exit(void)
+{
+	unsigned int i;
+
+	unregister_module_notifier(&mapex_module_nb);
+	mutex_lock(&mapex_profiles_mutex);
+	for (i = 0; i < mapex_nr_profiles; i++)
+		mapex_profile_unhook(&mapex_profiles[i]);
+	mutex_unlock(&mapex_profiles_mutex);
+	mapex_hooks_remove(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
+	/* Sleeping wrappers and in-flight async IO finish before teardown. */
+	mapex_hooks_drain();
+	destroy_workqueue(mapex_wq);
+	mapex_table_destroy(&mapex_table);
+	mapex_class_exit(&mapex_default_class);
+	for (i = 0; i < mapex_nr_profiles; i++)
+		free_percpu(mapex_profiles[i].stats);
+}
