@@ -68,6 +68,7 @@ void race_parse(int argc, char **argv, struct race_opts *o, unsigned accept,
 		{ "window", no_argument, NULL, 'w' },
 		{ "always", no_argument, NULL, 'a' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "stop-on-hit", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -76,7 +77,7 @@ void race_parse(int argc, char **argv, struct race_opts *o, unsigned accept,
 
 	prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	page_size = (size_t)sysconf(_SC_PAGESIZE);
-	while ((c = getopt_long(argc, argv, "f:s:i:t:r:p:y:V:wavh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:s:i:t:r:p:y:V:wavxh", lo, NULL)) != -1) {
 		unsigned need = 0;
 
 		switch (c) {
@@ -107,9 +108,10 @@ void race_parse(int argc, char **argv, struct race_opts *o, unsigned accept,
 		case 'w': o->window = 1; break;
 		case 'a': o->window = 0; break;
 		case 'v': o->verbose = 1; break;
+		case 'x': o->stop_on_hit = 1; break;
 		case 'h':
-			printf("usage: %s [--file PATH] [--seconds S] [--iterations N] [-v]%s\n"
-			       "Stops at whichever budget is reached first (0 = no limit).\n"
+			printf("usage: %s [--file PATH] [--seconds S] [--iterations N] [--stop-on-hit] [-v]%s\n"
+			       "Stops at whichever budget is reached first (0 = no limit), or with\n--stop-on-hit at the first violation or EIO.\n"
 			       "Prints: case=N variant=V iterations=I violations=X eio=E tp=T seconds=S\n"
 			       "Exit: 0 nothing seen, 1 violations or EIO seen, 2 setup error.\n",
 			       prog, usage_extra ? usage_extra : "");
@@ -419,7 +421,7 @@ int dio_race_run(struct dio_race *r, const struct race_opts *o, int casenr,
 	int ret;
 
 	budget_start(o);
-	while (budget_left(iters)) {
+	while (budget_left(iters) && !(o->stop_on_hit && (viol || eio))) {
 		uint64_t gen = (uint64_t)iters + 2;
 
 		fill_pages(r->wbuf, gen, 0, o->pages);
@@ -485,7 +487,7 @@ int inval_race_run(struct inval_race *r, const struct race_opts *o, int casenr)
 	int ret;
 
 	budget_start(o);
-	while (budget_left(iters)) {
+	while (budget_left(iters) && !(o->stop_on_hit && (viol || eio))) {
 		uint64_t gen = (uint64_t)iters + 2;
 
 		fill_pages(r->wbuf, gen, 0, o->pages);

@@ -40,6 +40,7 @@ struct race_opts {
 	int fsync_every;	/* 0 = only once at the end */
 	int window;
 	int verbose;
+	int stop_on_hit;	/* stop at the first violation or EIO */
 	const char *variant;
 };
 
