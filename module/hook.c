@@ -152,7 +152,10 @@ static void mapex_hook_remove(struct mapex_hook *hook)
 	hook->installed = false;
 }
 
-/* Install all of @hooks or none: on failure, nothing stays installed. */
+/*
+ * Install all of @hooks or none: on failure, nothing stays installed.  An
+ * optional hook whose original cannot be called under IBT stays out.
+ */
 int mapex_hooks_install(struct mapex_hook *hooks, unsigned int nr)
 {
 	unsigned int i;
@@ -160,6 +163,11 @@ int mapex_hooks_install(struct mapex_hook *hooks, unsigned int nr)
 
 	for (i = 0; i < nr; i++) {
 		err = mapex_hook_install(&hooks[i]);
+		if (err == -EPERM && hooks[i].optional) {
+			pr_warn("%s not hooked: its operations are only counted at the checkpoints\n",
+				hooks[i].symbol);
+			continue;
+		}
 		if (err) {
 			mapex_hooks_remove(hooks, i);
 			return err;

@@ -18,6 +18,7 @@ struct mapex_hook {
 	void			*wrapper;	/* redirect target, or NULL */
 	mapex_observe_fn	observe;	/* checkpoint callback, or NULL */
 	unsigned int		id;		/* caller's tag (e.g. checkpoint) */
+	bool			optional;	/* may stay out if not callable */
 	/* set by mapex_hook_install() */
 	unsigned long		orig;		/* address to call the original */
 	unsigned long		site;		/* its ftrace call site */

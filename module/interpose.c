@@ -597,7 +597,9 @@ static void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs);
 /* Hooks in the core kernel, installed while any filesystem is selected. */
 static struct mapex_hook mapex_core_hooks[] = {
 	MAPEX_HOOK("filemap_fault", mapex_filemap_fault_wrap),
-	MAPEX_HOOK("do_truncate", mapex_do_truncate_wrap),
+	/* Never address-taken: its ENDBR is sealed on IBT machines. */
+	{ .symbol = "do_truncate", .wrapper = mapex_do_truncate_wrap,
+	  .optional = true },
 	{ .symbol = "truncate_pagecache", .observe = mapex_checkpoint,
 	  .id = MAPEX_CP_TRUNCATE_PAGECACHE },
 	{ .symbol = "truncate_pagecache_range", .observe = mapex_checkpoint,
