@@ -517,6 +517,19 @@ static vm_fault_t mapex_fault(struct mapex_profile *p, struct mapex_hook *hook,
 			ret = VM_FAULT_RETRY;
 			goto out;
 		}
+		if (op == MAPEX_OP_MKWRITE) {
+			/*
+			 * ->page_mkwrite runs with FAULT_FLAG_WRITE|MKWRITE
+			 * only, so it cannot drop the fault lock.  Return
+			 * VM_FAULT_NOPAGE: the access is repeated, and each
+			 * repeat gives mmap_lock up in between.
+			 */
+			mapex_hold_unregister(&h);
+			mapex_count(p, MAPEX_CNT_RETRY, MAPEX_MODE_FAULT);
+			cond_resched();
+			ret = VM_FAULT_NOPAGE;
+			goto out;
+		}
 		if (!may_drop) {
 			/* Sleeping here under mmap_lock could deadlock. */
 			mapex_bypass(&h, MAPEX_CNT_UNGUARDED);
