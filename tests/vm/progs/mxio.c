@@ -1,0 +1,609 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tests/vm/progs/mxio.c - IO patterns for tests/vm/interpose.t: the nested
+ * cases that would deadlock on a range lock without the per-task holder
+ * rule, and a bounded multi-process mix of every operation mapex guards.
+ *
+ * Usage: mxio CMD FILE SECONDS [NPROC]
+ *   nest-read     read() into an mmap of the same file range
+ *   nest-dio-read O_DIRECT read into an mmap of the same file range
+ *   write-punch   write() whose source is an mmap of the same range, while
+ *                 another thread punches that range in a loop and a third
+ *                 faults on it
+ *   cross-dio     two processes, each O_DIRECT-reading its range into an
+ *                 mmap of the other's range
+ *   mmap-loop     one process: mmap/munmap loop, direct IO (also into a
+ *                 fresh mmap of the file) and faults on a long-lived mapping
+ *   mix           NPROC (default 2) processes, random buffered/direct/mmap
+ *                 reads and writes, punch, zero, collapse/insert, truncate,
+ *                 direct IO into mmaps, fsync
+ * Prints one summary line "mxio CMD: ..." and exits 0, or prints the first
+ * unexpected error and exits 1.  Never asserts on timing.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KB	1024L
+#define MB	(1024 * KB)
+
+static const char *cmd, *path;
+static double deadline;
+static volatile int stop;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int expired(void)
+{
+	return stop || now() >= deadline;
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	fprintf(stderr, "mxio %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(e));
+	stop = 1;
+	exit(1);
+}
+
+static int open_file(int flags)
+{
+	int fd = open(path, O_RDWR | O_CREAT | flags, 0644);
+
+	if (fd < 0)
+		die("open %s%s", path, flags & O_DIRECT ? " O_DIRECT" : "");
+	return fd;
+}
+
+/* Give the file at least @size bytes of non-zero data. */
+static void prepare(int fd, off_t size)
+{
+	struct stat st;
+	char buf[64 * KB];
+	off_t off;
+
+	if (fstat(fd, &st))
+		die("fstat");
+	if (st.st_size >= size)
+		return;
+	for (off = 0; off < size; off += sizeof(buf)) {
+		memset(buf, 'a' + (off / sizeof(buf)) % 26, sizeof(buf));
+		if (pwrite(fd, buf, sizeof(buf), off) != sizeof(buf))
+			die("prepare pwrite at %lld", (long long)off);
+	}
+	if (fsync(fd))
+		die("prepare fsync");
+}
+
+static char *map_file(int fd, off_t off, size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+
+	if (p == MAP_FAILED)
+		die("mmap %zu at %lld", len, (long long)off);
+	return p;
+}
+
+static void *aligned_buf(size_t len)
+{
+	void *p;
+
+	if (posix_memalign(&p, 4096, len))
+		die("posix_memalign");
+	memset(p, 'x', len);
+	return p;
+}
+
+/* ---- nested cases ------------------------------------------------------ */
+
+#define NEST_LEN	(1 * MB)
+#define NEST_CHUNK	(64 * KB)
+
+/*
+ * read() (buffered) or O_DIRECT read of each chunk into the mmap of that
+ * very chunk; buffered also into the mmap shifted by a page.
+ */
+static int cmd_nest(int direct)
+{
+	int fd = open_file(0), rfd = direct ? open_file(O_DIRECT) : fd;
+	long ops = 0;
+	off_t off;
+	char *map;
+
+	prepare(fd, NEST_LEN);
+	map = map_file(fd, 0, NEST_LEN);
+	while (!expired()) {
+		/* Unmapped pages make every copy fault on the file itself. */
+		if (madvise(map, NEST_LEN, MADV_DONTNEED))
+			die("madvise");
+		for (off = 0; off < NEST_LEN; off += NEST_CHUNK) {
+			if (pread(rfd, map + off, NEST_CHUNK, off) != NEST_CHUNK)
+				die("pread into mmap at %lld", (long long)off);
+			ops++;
+			if (direct || off + NEST_CHUNK + 4096 > NEST_LEN)
+				continue;
+			if (pread(fd, map + off + 4096, NEST_CHUNK, off) != NEST_CHUNK)
+				die("pread into shifted mmap at %lld", (long long)off);
+			ops++;
+		}
+	}
+	printf("mxio %s: %ld %sreads into the mmap of their own range\n", cmd,
+	       ops, direct ? "direct " : "");
+	return 0;
+}
+
+/* ---- write() from an mmap of the range being punched ------------------- */
+
+#define WP_LEN		(256 * KB)
+
+static int wp_fd;
+static char *wp_map;
+static long wp_writes, wp_punches, wp_touches;
+
+static void *wp_writer(void *arg)
+{
+	off_t off;
+
+	(void)arg;
+	while (!expired()) {
+		for (off = 0; off < WP_LEN; off += NEST_CHUNK) {
+			/* Source: the very range written. */
+			if (pwrite(wp_fd, wp_map + off, NEST_CHUNK, off) != NEST_CHUNK)
+				die("pwrite from mmap at %lld", (long long)off);
+			/* Source: a neighbouring page of the same file. */
+			if (pwrite(wp_fd, wp_map + (off + 4096) % WP_LEN, 4096,
+				   off) != 4096)
+				die("pwrite from shifted mmap at %lld", (long long)off);
+			wp_writes += 2;
+		}
+	}
+	return NULL;
+}
+
+static void *wp_puncher(void *arg)
+{
+	(void)arg;
+	while (!expired()) {
+		if (fallocate(wp_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      0, WP_LEN))
+			die("fallocate punch");
+		wp_punches++;
+	}
+	return NULL;
+}
+
+static void *wp_toucher(void *arg)
+{
+	volatile char *m = wp_map;
+	unsigned long sum = 0;
+	off_t off;
+
+	(void)arg;
+	while (!expired()) {
+		for (off = 0; off < WP_LEN; off += 4096)
+			sum += m[off];
+		wp_touches++;
+	}
+	return (void *)sum;
+}
+
+static int cmd_write_punch(void)
+{
+	pthread_t t[3];
+	int i;
+
+	wp_fd = open_file(0);
+	prepare(wp_fd, WP_LEN);
+	wp_map = map_file(wp_fd, 0, WP_LEN);
+	pthread_create(&t[0], NULL, wp_writer, NULL);
+	pthread_create(&t[1], NULL, wp_puncher, NULL);
+	pthread_create(&t[2], NULL, wp_toucher, NULL);
+	for (i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	printf("mxio %s: %ld writes from the mmap, %ld punches, %ld touch passes\n",
+	       cmd, wp_writes, wp_punches, wp_touches);
+	return 0;
+}
+
+/* ---- two processes, direct IO into each other's mmap ------------------- */
+
+#define CROSS_LEN	(256 * KB)
+#define CROSS_B		(1 * MB)
+
+static long cross_one(off_t mine, off_t theirs)
+{
+	int fd = open_file(0), dfd = open_file(O_DIRECT);
+	char *map = map_file(fd, 0, 2 * MB);
+	long ops = 0;
+	off_t off;
+
+	while (!expired()) {
+		if (madvise(map + theirs, CROSS_LEN, MADV_DONTNEED))
+			die("madvise");
+		for (off = 0; off < CROSS_LEN; off += NEST_CHUNK) {
+			if (pread(dfd, map + theirs + off, NEST_CHUNK,
+				  mine + off) != NEST_CHUNK)
+				die("O_DIRECT pread at %lld into mmap at %lld",
+				    (long long)(mine + off),
+				    (long long)(theirs + off));
+			ops++;
+		}
+	}
+	return ops;
+}
+
+static int cmd_cross_dio(void)
+{
+	int fd = open_file(0), status;
+	long ops;
+	pid_t pid;
+
+	prepare(fd, 2 * MB);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		cross_one(CROSS_B, 0);
+		_exit(0);
+	}
+	ops = cross_one(0, CROSS_B);
+	if (waitpid(pid, &status, 0) < 0)
+		die("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "mxio %s: the other process failed\n", cmd);
+		return 1;
+	}
+	printf("mxio %s: %ld direct reads into the other process's mmap (one side)\n",
+	       cmd, ops);
+	return 0;
+}
+
+/* ---- mmap/munmap loop next to direct IO and faults --------------------- */
+
+#define ML_LEN		(3 * MB)
+
+static int ml_fd, ml_dfd;
+static long ml_maps, ml_dios, ml_faults;
+
+static void *ml_mapper(void *arg)
+{
+	unsigned int seed = 1;
+	off_t off;
+	char *m;
+
+	(void)arg;
+	while (!expired()) {
+		off = (rand_r(&seed) % 8) * 256 * KB;
+		m = map_file(ml_fd, off, 256 * KB);
+		m[rand_r(&seed) % (256 * KB)]++;
+		m[4096 * (rand_r(&seed) % 64)] ^= 1;
+		if (munmap(m, 256 * KB))
+			die("munmap");
+		ml_maps++;
+	}
+	return NULL;
+}
+
+static void *ml_dio(void *arg)
+{
+	char *buf = aligned_buf(64 * KB);
+	unsigned int seed = 2;
+	off_t off;
+	char *m;
+
+	(void)arg;
+	while (!expired()) {
+		off = (rand_r(&seed) % 32) * 64 * KB;
+		if (pread(ml_dfd, buf, 64 * KB, off) != 64 * KB)
+			die("O_DIRECT pread at %lld", (long long)off);
+		/* Direct writes stay out of the ranges mapped for stores. */
+		if (pwrite(ml_dfd, buf, 64 * KB, 2 * MB + off % MB) != 64 * KB)
+			die("O_DIRECT pwrite at %lld", (long long)(2 * MB + off % MB));
+		m = map_file(ml_fd, 0, 2 * MB);
+		if (pread(ml_dfd, m + off, 64 * KB, 2 * MB + off % MB) != 64 * KB)
+			die("O_DIRECT pread into a fresh mmap at %lld",
+			    (long long)off);
+		if (munmap(m, 2 * MB))
+			die("munmap");
+		ml_dios += 3;
+	}
+	free(buf);
+	return NULL;
+}
+
+static void *ml_faulter(void *arg)
+{
+	unsigned int seed = 3;
+	volatile char *m = map_file(ml_fd, 0, 2 * MB);
+	long i;
+
+	(void)arg;
+	while (!expired()) {
+		i = 4096L * (rand_r(&seed) % 512);
+		if (rand_r(&seed) & 1)
+			m[i] = m[i] + 1;
+		else
+			(void)m[i];
+		if ((ml_faults++ & 255) == 0 &&
+		    madvise((char *)m, 2 * MB, MADV_DONTNEED))
+			die("madvise");
+	}
+	return NULL;
+}
+
+static int cmd_mmap_loop(void)
+{
+	pthread_t t[3];
+	int i;
+
+	ml_fd = open_file(0);
+	ml_dfd = open_file(O_DIRECT);
+	prepare(ml_fd, ML_LEN);
+	pthread_create(&t[0], NULL, ml_mapper, NULL);
+	pthread_create(&t[1], NULL, ml_dio, NULL);
+	pthread_create(&t[2], NULL, ml_faulter, NULL);
+	for (i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	printf("mxio %s: %ld mmap/munmap, %ld direct IOs, %ld touches\n", cmd,
+	       ml_maps, ml_dios, ml_faults);
+	return 0;
+}
+
+/* ---- the mix ----------------------------------------------------------- */
+
+#define MIX_BASE	(8 * MB)
+#define MIX_MAP		(8 * MB)
+
+static sigjmp_buf mix_jmp;
+static volatile sig_atomic_t mix_in_map;
+
+static void mix_sigbus(int sig)
+{
+	(void)sig;
+	if (mix_in_map)
+		siglongjmp(mix_jmp, 1);
+	signal(SIGBUS, SIG_DFL);
+	raise(SIGBUS);
+}
+
+/* Errors a correct kernel may return for a random request here. */
+static int mix_allowed(int e)
+{
+	return e == EINVAL || e == EOPNOTSUPP || e == EFAULT ||
+	       e == ENOSPC || e == EBUSY;
+}
+
+#define MIX_NR_OPS	14
+static const char *const mix_names[MIX_NR_OPS] = {
+	"pread", "pwrite", "dio-read", "dio-write", "mmap-read", "mmap-write",
+	"punch", "zero", "collapse", "insert", "truncate", "dio-into-mmap",
+	"write-from-mmap", "fsync",
+};
+
+static int mix_one(int id, long *counts, long *sigbus, long *eio)
+{
+	unsigned int seed = 1000 + id;
+	int fd = open_file(0), dfd = open_file(O_DIRECT);
+	char *buf = aligned_buf(256 * KB);
+	struct sigaction sa = { .sa_handler = mix_sigbus };
+	char *map = map_file(fd, 0, MIX_MAP);
+	volatile char *vmap = map;
+	off_t off, len;
+	ssize_t r;
+	int op;
+
+	sigaction(SIGBUS, &sa, NULL);
+	while (!expired()) {
+		op = rand_r(&seed) % MIX_NR_OPS;
+		off = (off_t)(rand_r(&seed) % (MIX_BASE / 4096)) * 4096;
+		len = (off_t)(1 + rand_r(&seed) % 64) * 4096;
+		if (off + len > MIX_BASE)
+			len = MIX_BASE - off;
+		r = 0;
+		errno = 0;
+		switch (op) {
+		case 0:
+			r = pread(fd, buf, len - rand_r(&seed) % 4096,
+				  off + rand_r(&seed) % 4096);
+			break;
+		case 1:
+			memset(buf, 'A' + id, len);
+			r = pwrite(fd, buf, len - rand_r(&seed) % 4096,
+				   off + rand_r(&seed) % 4096);
+			break;
+		case 2:
+			r = pread(dfd, buf, len, off);
+			break;
+		case 3:
+			memset(buf, 'a' + id, len);
+			r = pwrite(dfd, buf, len, off);
+			break;
+		case 4:
+		case 5:
+			mix_in_map = 1;
+			if (sigsetjmp(mix_jmp, 1)) {
+				(*sigbus)++;
+			} else {
+				long i;
+
+				for (i = 0; i < len; i += 4096) {
+					if (op == 4)
+						(void)vmap[off + i];
+					else
+						vmap[off + i] = 'm';
+				}
+			}
+			mix_in_map = 0;
+			break;
+		case 6:
+			r = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				      off + rand_r(&seed) % 4096, len);
+			break;
+		case 7:
+			r = fallocate(fd, FALLOC_FL_ZERO_RANGE,
+				      off + rand_r(&seed) % 4096, len);
+			break;
+		case 8:
+			r = fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, off,
+				      64 * KB);
+			break;
+		case 9:
+			r = fallocate(fd, FALLOC_FL_INSERT_RANGE, off, 64 * KB);
+			break;
+		case 10:
+			r = ftruncate(fd, MIX_BASE - 2 * MB +
+				      rand_r(&seed) % (4 * MB));
+			break;
+		case 11:
+			/* Direct read of one range into the mmap of another. */
+			r = pread(dfd, map + (MIX_BASE - len - off), len, off);
+			break;
+		case 12:
+			r = pwrite(fd, map + off, len, (off + len) % MIX_BASE);
+			break;
+		case 13:
+			r = rand_r(&seed) % 8 ? 0 : fsync(fd);
+			break;
+		}
+		if (r < 0) {
+			if (errno == EIO && (op == 13 || op == 3 || op == 11)) {
+				/*
+				 * fsync or a direct write reporting a page
+				 * the kernel could not drop; a direct read
+				 * into a mapping past EOF (seen on ext4).
+				 */
+				(*eio)++;
+			} else if (!mix_allowed(errno)) {
+				die("%s at %lld len %lld", mix_names[op],
+				    (long long)off, (long long)len);
+			}
+		}
+		counts[op]++;
+	}
+	return 0;
+}
+
+static pid_t mix_pids[64];
+static int mix_nproc;
+
+/* A stopped mix stops its processes too. */
+static void mix_sigterm(int sig)
+{
+	int i;
+
+	for (i = 0; i < mix_nproc; i++)
+		if (mix_pids[i] > 0)
+			kill(mix_pids[i], sig);
+}
+
+static int cmd_mix(int nproc)
+{
+	int fd = open_file(0), i, status, failed = 0;
+	struct mixres { long counts[MIX_NR_OPS], sigbus, eio; } *res;
+	long total = 0, sigbus = 0, eio = 0;
+	pid_t *pids = mix_pids;
+	struct sigaction sa = { .sa_handler = mix_sigterm };
+
+	if (nproc < 1 || nproc > 64) {
+		fprintf(stderr, "mxio mix: NPROC must be 1..64\n");
+		return 2;
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	prepare(fd, MIX_BASE);
+	res = mmap(NULL, nproc * sizeof(*res), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (res == MAP_FAILED)
+		die("mmap shared results");
+	memset(res, 0, nproc * sizeof(*res));
+	for (i = 0; i < nproc; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			die("fork");
+		if (pids[i] == 0) {
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			_exit(mix_one(i, res[i].counts, &res[i].sigbus,
+				      &res[i].eio));
+		}
+		mix_nproc = i + 1;
+	}
+	for (i = 0; i < nproc; i++) {
+		while (waitpid(pids[i], &status, 0) < 0)
+			if (errno != EINTR)
+				die("waitpid");
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			failed = 1;
+	}
+	for (i = 0; i < nproc; i++) {
+		int op;
+
+		for (op = 0; op < MIX_NR_OPS; op++)
+			total += res[i].counts[op];
+		sigbus += res[i].sigbus;
+		eio += res[i].eio;
+	}
+	printf("mxio %s: %d processes, %ld ops (", cmd, nproc, total);
+	for (i = 0; i < MIX_NR_OPS; i++) {
+		long n = 0;
+		int p;
+
+		for (p = 0; p < nproc; p++)
+			n += res[p].counts[i];
+		printf("%s%s %ld", i ? ", " : "", mix_names[i], n);
+	}
+	printf("), %ld SIGBUS past EOF, %ld EIO\n", sigbus, eio);
+	return failed;
+}
+
+int main(int argc, char **argv)
+{
+	double secs;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: mxio nest-read|nest-dio-read|write-punch|cross-dio|mmap-loop|mix FILE SECONDS [NPROC]\n");
+		return 2;
+	}
+	cmd = argv[1];
+	path = argv[2];
+	secs = atof(argv[3]);
+	deadline = now() + secs;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(cmd, "nest-read") || !strcmp(cmd, "nest-dio-read"))
+		return cmd_nest(!strcmp(cmd, "nest-dio-read"));
+	if (!strcmp(cmd, "write-punch"))
+		return cmd_write_punch();
+	if (!strcmp(cmd, "cross-dio"))
+		return cmd_cross_dio();
+	if (!strcmp(cmd, "mmap-loop"))
+		return cmd_mmap_loop();
+	if (!strcmp(cmd, "mix"))
+		return cmd_mix(argc > 4 ? atoi(argv[4]) : 2);
+	fprintf(stderr, "mxio: unknown command '%s'\n", cmd);
+	return 2;
+}
