@@ -3,7 +3,9 @@
 # after mapex gets hooked (module notifier) and unhooked when it goes; the
 # checkpoints stay quiet for guarded operations and count an unguarded one
 # (xfs reflink, which no entry point hook covers); ftrace_enabled=0 is
-# refused while the hooks are PERMANENT.
+# refused while the hooks are PERMANENT; another IPMODIFY user on a hooked
+# function (tests/modules/ipmodify_squatter, standing in for livepatch)
+# makes the load fail cleanly.
 set -uo pipefail
 ok() { echo "PASS: hooks/$1"; }
 bad() { echo "FAIL: hooks/$1 ${2:-}"; }
@@ -82,3 +84,32 @@ fi
 
 rmmod mapex && ok rmmod || bad rmmod
 trap - EXIT
+
+# 5. Another IPMODIFY user (livepatch) on a hooked function: the load fails,
+#    names the function, and leaves nothing installed.
+squatter=build/$(uname -r)/tests/modules/ipmodify_squatter/ipmodify_squatter.ko
+victim=${MAPEX_FS}_file_read_iter
+[ "$MAPEX_FS" = xfs ] && victim=xfs_file_read_iter
+if [ "$MAPEX_FS" = none ] || ! insmod "$squatter" symbol="$victim"; then
+	echo "SKIP: hooks/ipmodify-busy cannot hold $victim"
+else
+	dmesg -C
+	if insmod "$MAPEX_KO" 2>/dev/null; then
+		rmmod mapex
+		bad ipmodify-busy-refused "mapex loaded while $victim was taken"
+	else
+		dmesg | grep -q "mapex: cannot hook $victim: -16" &&
+			ok ipmodify-busy-names-function ||
+			bad ipmodify-busy-names-function "$(dmesg | grep mapex | tail -n 2 | tr '\n' ' ')"
+		[ ! -e /sys/kernel/mapex ] && ok ipmodify-busy-no-sysfs ||
+			bad ipmodify-busy-no-sysfs "/sys/kernel/mapex left behind"
+	fi
+	rmmod ipmodify_squatter
+	# Nothing of mapex is left on filemap_fault: another user can take it.
+	if insmod "$squatter" symbol=filemap_fault; then
+		rmmod ipmodify_squatter && ok ipmodify-busy-nothing-left
+	else
+		bad ipmodify-busy-nothing-left "filemap_fault still taken"
+	fi
+	insmod "$MAPEX_KO" && rmmod mapex && ok ipmodify-reload || bad ipmodify-reload
+fi
