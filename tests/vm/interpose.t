@@ -122,13 +122,15 @@ load() {	# [PARAMS...]
 	echo "# insmod $*: $(cat "$TMP/insmod.err")"
 	return 1
 }
-# unload: rmmod, retried while the module is busy (async IO in flight).
-# Sets $busy to the number of EBUSY refusals.
+# unload: rmmod, retried while the module is in use (async IO in flight
+# holds a reference): kmod says "in use" (EBUSY) or the kernel refuses with
+# EWOULDBLOCK ("Resource temporarily unavailable").  Sets $busy to the
+# number of refusals.
 unload() {
 	local tries=0
 	busy=0
 	while ! rmmod mapex 2> "$TMP/rmmod.err"; do
-		if ! grep -qiE 'in use|busy' "$TMP/rmmod.err"; then
+		if ! grep -qiE 'in use|busy|temporarily unavailable' "$TMP/rmmod.err"; then
 			echo "# rmmod: $(cat "$TMP/rmmod.err")"
 			return 1
 		fi
@@ -174,10 +176,10 @@ note "parameter checks done"
 # ---- 1a. a fixed sequence of operations, without and with mapex -----------
 F=$DIR/sequence
 falloc_ok() {	# OP: whether this filesystem supports the fallocate OP here
+	local out
 	rm -f "$DIR/probe"
-	xfs_io -f -c "pwrite -q 0 256k" -c "$1 64k 64k" "$DIR/probe" 2>&1 |
-		grep -q 'not supported' && return 1
-	return 0
+	out=$(xfs_io -f -c "pwrite -q 0 256k" -c "$1 64k 64k" "$DIR/probe" 2>&1)
+	[[ $out != *"not supported"* ]]
 }
 shifts=()
 for op in fcollapse finsert; do
@@ -396,7 +398,7 @@ nested() {
 	out=$(timeout -k 5 120 "$MXIO" "$2" "$DIR/nest-$2" "$NEST" 2>&1)
 	rc=$?
 	after=$(snap)
-	echo "# $out"
+	printf '%s\n' "$out" | sed 's/^/# /'
 	echo "# counters moved: $(moved "$before" "$after")"
 	if [ $rc = 0 ]; then
 		pass "nodeadlock/$name"
@@ -468,7 +470,7 @@ wait $mixpid
 rc=$?
 timeout 60 tail --pid=$fiopid -f /dev/null
 after=$(snap)
-echo "# $(cat "$TMP/mix.out")"
+sed 's/^/# /' "$TMP/mix.out"
 echo "# $toggles toggles of enabled; counters moved: $(moved "$before" "$after")"
 if [ $rc = 0 ]; then
 	pass stress-${STRESS}s
@@ -507,7 +509,7 @@ for i in $(seq 1 "$CYCLES"); do
 done
 kill $mixpid $fiopid 2>/dev/null
 wait $mixpid $fiopid 2>/dev/null
-note "$CYCLES cycles in $((SECONDS - t_cycles))s, $busy_total EBUSY refusals"
+note "$CYCLES cycles in $((SECONDS - t_cycles))s, $busy_total refusals while in use"
 [ $ok = 1 ] && pass module-cycles-$CYCLES
 if [ -e /sys/module/mapex ] || [ -e $SYS ] || grep -q '^mapex ' /proc/modules; then
 	fail module-gone "mapex still present after the last rmmod"
