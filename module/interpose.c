@@ -310,9 +310,9 @@ static void mapex_contention_end(const struct mapex_range *w,
 
 /*
  * An asynchronous direct IO keeps its range from submission until its
- * completion: ki_complete is wrapped and the range is released from a work
- * item (the completion may run in interrupt context; the unlock sleeps on
- * nothing but must run in process context).  The context pins the module.
+ * completion: ki_complete is wrapped and the range is released after the
+ * original completion has run (the unlock must run in task context: from
+ * interrupt context it goes to a work item).  The context pins the module.
  */
 struct mapex_aio {
 	struct mapex_hold	hold;
@@ -360,9 +360,18 @@ static void mapex_aio_unlock_work(struct work_struct *work)
 	module_put(THIS_MODULE);
 }
 
+/*
+ * The last reference releases the range: at once in task context (iomap's
+ * write completions and io_uring task work run there), from a work item in
+ * interrupt context (read completions run in the bio's end_io).
+ */
 static void mapex_aio_put(struct mapex_aio *a)
 {
-	if (refcount_dec_and_test(&a->ref))
+	if (!refcount_dec_and_test(&a->ref))
+		return;
+	if (in_task())
+		mapex_aio_unlock_work(&a->work);
+	else
 		queue_work(mapex_wq, &a->work);
 }
 
