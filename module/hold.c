@@ -8,6 +8,7 @@
  * bucket is shared, so walks and updates take the bucket's spinlock (a
  * leaf lock: nothing is called under it).
  */
+#include <linux/bits.h>
 #include <linux/hash.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
@@ -68,7 +69,7 @@ void mapex_hold_unregister(struct mapex_hold *h)
 }
 
 bool mapex_current_covers(const struct inode *inode, u64 start, u64 end,
-			  unsigned int mode)
+			  unsigned int modes)
 {
 	struct mapex_hold_bucket *b = mapex_hold_bucket(current);
 	struct mapex_hold *o;
@@ -79,7 +80,7 @@ bool mapex_current_covers(const struct inode *inode, u64 start, u64 end,
 		if (o->task != current || o->inode != inode ||
 		    o->state != MAPEX_HOLD_LOCKED)
 			continue;
-		if (o->mode != mode && o->mode != MAPEX_MODE_INVAL)
+		if (!(modes & BIT(o->mode)))
 			continue;
 		if (o->start <= start && end <= o->end) {
 			covered = true;

@@ -39,9 +39,9 @@ void mapex_hold_init(void);
 /* Registers @h for the current task; true if it already held a range. */
 bool mapex_hold_register(struct mapex_hold *h);
 void mapex_hold_unregister(struct mapex_hold *h);
-/* Does the current task hold [start, end) of @inode in @mode (or INVAL)? */
+/* Does the current task hold [start, end) of @inode in one of @modes (bits)? */
 bool mapex_current_covers(const struct inode *inode, u64 start, u64 end,
-			  unsigned int mode);
+			  unsigned int modes);
 /* The current task's pending (waiting) request, for contention tracing. */
 struct mapex_hold *mapex_current_waiting(void);
 

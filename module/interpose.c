@@ -228,7 +228,8 @@ static int mapex_acquire(struct mapex_hold *h, enum mapex_wait wait)
 
 	if (mapex_hold_register(h)) {
 		/* Nested: never queue behind waiters that may wait for us. */
-		if (mapex_current_covers(h->inode, h->start, h->end, h->mode)) {
+		if (mapex_current_covers(h->inode, h->start, h->end,
+					 BIT(h->mode) | BIT(MAPEX_MODE_INVAL))) {
 			WRITE_ONCE(h->state, MAPEX_HOLD_BYPASS);
 			return 1;
 		}
@@ -590,11 +591,21 @@ static long mapex_fallocate(struct mapex_profile *p, struct mapex_hook *hook,
 		goto out;
 	}
 	start = round_down((u64)off, PAGE_SIZE);
-	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) ||
-	    (u64)off + len > U64_MAX - PAGE_SIZE)
-		end = U64_MAX;		/* shifts everything after @off */
-	else
+	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
+		/*
+		 * A shift moves everything after @off, and xfs also flushes
+		 * and drops the block before it to pin the split boundary.
+		 */
+		u64 bs = max_t(u64, i_blocksize(file_inode(file)), PAGE_SIZE);
+
+		start = round_down((u64)off, bs);
+		start = start >= bs ? start - bs : 0;
+		end = U64_MAX;
+	} else if ((u64)off + len > U64_MAX - PAGE_SIZE) {
+		end = U64_MAX;
+	} else {
 		end = round_up((u64)off + len, PAGE_SIZE);
+	}
 	mapex_set_request(&h, p, file_inode(file), MAPEX_OP_FALLOCATE,
 			  MAPEX_MODE_INVAL, start, end);
 	got = mapex_acquire(&h, MAPEX_WAIT_KILLABLE);
@@ -690,7 +701,13 @@ static void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs)
 	unsigned long a0 = regs_get_kernel_argument(regs, 0);
 	unsigned long a1 = regs_get_kernel_argument(regs, 1);
 	unsigned long a2 = regs_get_kernel_argument(regs, 2);
+	/*
+	 * Dropping cached pages is guarded by INVAL, or by the BUFFERED range
+	 * of a write cleaning up its own failed pages past EOF
+	 * (iomap_write_failed()); direct IO by DIRECT or INVAL.
+	 */
 	unsigned int mode = MAPEX_MODE_INVAL;
+	unsigned int guards = BIT(MAPEX_MODE_INVAL) | BIT(MAPEX_MODE_BUFFERED);
 	struct mapex_profile *p;
 	struct inode *inode;
 	u64 start, end;
@@ -712,6 +729,7 @@ static void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs)
 
 		inode = file_inode(iocb->ki_filp);
 		mode = MAPEX_MODE_DIRECT;
+		guards = BIT(MAPEX_MODE_DIRECT) | BIT(MAPEX_MODE_INVAL);
 		start = round_down((u64)iocb->ki_pos, PAGE_SIZE);
 		end = round_up((u64)iocb->ki_pos + count, PAGE_SIZE);
 		if (!count)
@@ -724,7 +742,7 @@ static void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs)
 	p = mapex_profile_of(inode);
 	if (!p || !READ_ONCE(p->enabled))
 		return;
-	if (start >= end || mapex_current_covers(inode, start, end, mode))
+	if (start >= end || mapex_current_covers(inode, start, end, guards))
 		return;
 	mapex_count(p, MAPEX_CNT_UNGUARDED, mode);
 	trace_mapex_unguarded(MAPEX_DEV(inode), inode->i_ino, start, end, mode,
