@@ -643,15 +643,23 @@ static struct mapex_hook mapex_core_hooks[] = {
 #define MAPEX_CORE_FILEMAP_FAULT	0
 #define MAPEX_CORE_DO_TRUNCATE		1
 
-/* filemap_fault serves ext4, btrfs and many others: find the profile. */
+/*
+ * filemap_fault serves ext4, btrfs and many others: find the profile.  A
+ * fault on another filesystem still runs (and may sleep) inside this
+ * wrapper, so it counts as in flight too: unload must wait for it.
+ */
 static vm_fault_t mapex_filemap_fault_wrap(struct vm_fault *vmf)
 {
 	struct mapex_hook *hook = &mapex_core_hooks[MAPEX_CORE_FILEMAP_FAULT];
 	struct mapex_profile *p = mapex_profile_of(file_inode(vmf->vma->vm_file));
+	vm_fault_t ret;
 
-	if (!p)
-		return MAPEX_ORIG(hook, mapex_fault_t)(vmf);
-	return mapex_fault(p, hook, vmf, MAPEX_OP_FAULT);
+	if (p)
+		return mapex_fault(p, hook, vmf, MAPEX_OP_FAULT);
+	mapex_wrapper_enter();
+	ret = MAPEX_ORIG(hook, mapex_fault_t)(vmf);
+	mapex_wrapper_leave();
+	return ret;
 }
 
 static int mapex_do_truncate_wrap(void *idmap, struct dentry *dentry,
