@@ -390,20 +390,28 @@ static void mapex_aio_complete(struct kiocb *iocb, long ret)
 static void mapex_rw_range(struct kiocb *iocb, size_t count, bool write,
 			   u64 *start, u64 *end)
 {
-	struct inode *inode = file_inode(iocb->ki_filp);
+	u64 isize = i_size_read(file_inode(iocb->ki_filp));
 	u64 pos = iocb->ki_pos;
 
-	if (write && (iocb->ki_flags & IOCB_APPEND)) {
-		/* The position is decided under i_rwsem: lock from EOF on. */
-		*start = round_down((u64)i_size_read(inode), PAGE_SIZE);
-		*end = U64_MAX;
-		return;
-	}
 	*start = round_down(pos, PAGE_SIZE);
 	if (pos + count < pos || pos + count > U64_MAX - PAGE_SIZE)
 		*end = U64_MAX;
 	else
 		*end = round_up(pos + count, PAGE_SIZE);
+	if (!write)
+		return;
+	if (iocb->ki_flags & IOCB_APPEND) {
+		/* The position is decided under i_rwsem: lock from EOF on. */
+		*start = round_down(isize, PAGE_SIZE);
+		*end = U64_MAX;
+	} else if (pos + count > isize) {
+		/*
+		 * Extending: the write zeroes the cached gap from the old EOF
+		 * and may drop the cache from there on (xfs delalloc).
+		 */
+		*start = min(*start, round_down(isize, PAGE_SIZE));
+		*end = U64_MAX;
+	}
 }
 
 static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
@@ -435,15 +443,28 @@ static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 		h = &aio->hold;
 	}
 	mapex_rw_range(iocb, count, write, &start, &end);
-	mapex_set_request(h, p, inode, write ? MAPEX_OP_WRITE : MAPEX_OP_READ,
-			  direct ? MAPEX_MODE_DIRECT : MAPEX_MODE_BUFFERED,
-			  start, end);
-	got = mapex_acquire(h, nowait ? MAPEX_WAIT_NEVER : MAPEX_WAIT_KILLABLE);
-	if (got <= 0) {
-		mapex_hold_unregister(h);
-		kfree(aio);
-		ret = got ? got : -EAGAIN;
-		goto out;
+	for (;;) {
+		u64 s2, e2;
+
+		mapex_set_request(h, p, inode,
+				  write ? MAPEX_OP_WRITE : MAPEX_OP_READ,
+				  direct ? MAPEX_MODE_DIRECT : MAPEX_MODE_BUFFERED,
+				  start, end);
+		got = mapex_acquire(h, nowait ? MAPEX_WAIT_NEVER :
+						 MAPEX_WAIT_KILLABLE);
+		if (got <= 0) {
+			mapex_hold_unregister(h);
+			kfree(aio);
+			ret = got ? got : -EAGAIN;
+			goto out;
+		}
+		/* The size may have moved while we waited: still covered? */
+		mapex_rw_range(iocb, count, write, &s2, &e2);
+		if (s2 >= start && e2 <= end)
+			break;
+		mapex_release(h);
+		start = min(start, s2);
+		end = max(end, e2);
 	}
 	if (!aio) {
 		ret = orig(iocb, iter);
@@ -573,46 +594,74 @@ out:
 
 /* ---- fallocate and truncate -------------------------------------------- */
 
-static long mapex_fallocate(struct mapex_profile *p, struct mapex_hook *hook,
-			    struct file *file, int mode, loff_t off, loff_t len)
+/*
+ * The range a fallocate needs, given the size @isize now; false if it needs
+ * none (allocation inside EOF changes no cached data).
+ */
+static bool mapex_fallocate_range(struct inode *inode, int mode, u64 off,
+				  u64 len, u64 isize, u64 *start, u64 *end)
 {
-	mapex_fallocate_t orig = MAPEX_ORIG(hook, mapex_fallocate_t);
-	struct mapex_hold h;
-	u64 start, end;
-	long ret;
-	int got;
+	u64 bs = max_t(u64, i_blocksize(inode), PAGE_SIZE);
 
-	mapex_wrapper_enter();
-	if (!READ_ONCE(p->enabled) || off < 0 || len <= 0 ||
-	    !(mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE |
-		      FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE))) {
-		/* Plain allocation changes no cached data: no lock. */
-		ret = orig(file, mode, off, len);
-		goto out;
-	}
-	start = round_down((u64)off, PAGE_SIZE);
+	*start = round_down(off, PAGE_SIZE);
+	*end = off + len > U64_MAX - PAGE_SIZE ? U64_MAX :
+					       round_up(off + len, PAGE_SIZE);
 	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
 		/*
 		 * A shift moves everything after @off, and xfs also flushes
 		 * and drops the block before it to pin the split boundary.
 		 */
-		u64 bs = max_t(u64, i_blocksize(file_inode(file)), PAGE_SIZE);
-
-		start = round_down((u64)off, bs);
-		start = start >= bs ? start - bs : 0;
-		end = U64_MAX;
-	} else if ((u64)off + len > U64_MAX - PAGE_SIZE) {
-		end = U64_MAX;
-	} else {
-		end = round_up((u64)off + len, PAGE_SIZE);
+		*start = round_down(off, bs);
+		*start = *start >= bs ? *start - bs : 0;
+		*end = U64_MAX;
 	}
-	mapex_set_request(&h, p, file_inode(file), MAPEX_OP_FALLOCATE,
-			  MAPEX_MODE_INVAL, start, end);
-	got = mapex_acquire(&h, MAPEX_WAIT_KILLABLE);
-	if (got < 0) {
-		mapex_hold_unregister(&h);
-		ret = got;
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > isize) {
+		/*
+		 * A new size goes through setattr: the page at the old EOF
+		 * is zeroed and the cache past the new EOF truncated.
+		 */
+		*start = min(*start, round_down(isize, PAGE_SIZE));
+		*end = U64_MAX;
+		return true;
+	}
+	return mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE |
+		       FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE);
+}
+
+static long mapex_fallocate(struct mapex_profile *p, struct mapex_hook *hook,
+			    struct file *file, int mode, loff_t off, loff_t len)
+{
+	mapex_fallocate_t orig = MAPEX_ORIG(hook, mapex_fallocate_t);
+	struct inode *inode = file_inode(file);
+	struct mapex_hold h;
+	u64 start, end, s2, e2;
+	long ret;
+	int got;
+
+	mapex_wrapper_enter();
+	if (!READ_ONCE(p->enabled) || off < 0 || len <= 0 ||
+	    !mapex_fallocate_range(inode, mode, off, len, i_size_read(inode),
+				   &start, &end)) {
+		ret = orig(file, mode, off, len);
 		goto out;
+	}
+	for (;;) {
+		mapex_set_request(&h, p, inode, MAPEX_OP_FALLOCATE,
+				  MAPEX_MODE_INVAL, start, end);
+		got = mapex_acquire(&h, MAPEX_WAIT_KILLABLE);
+		if (got < 0) {
+			mapex_hold_unregister(&h);
+			ret = got;
+			goto out;
+		}
+		/* A truncate while we waited may have widened what we need. */
+		if (!mapex_fallocate_range(inode, mode, off, len,
+					   i_size_read(inode), &s2, &e2) ||
+		    (s2 >= start && e2 <= end))
+			break;
+		mapex_release(&h);
+		start = min(start, s2);
+		end = max(end, e2);
 	}
 	ret = orig(file, mode, off, len);
 	mapex_release(&h);
