@@ -118,9 +118,20 @@ static int mapex_hook_install(struct mapex_hook *hook)
 	 * PERMANENT: kernel.ftrace_enabled=0 must not silently drop the
 	 * hooks (it is refused while they are registered).
 	 */
-	hook->ops.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_PERMANENT;
-	if (hook->wrapper)
+	hook->ops.flags = FTRACE_OPS_FL_PERMANENT;
+	if (hook->wrapper) {
+		/*
+		 * The flags livepatch uses: with ftrace_regs arguments the
+		 * lighter trampoline can already change the IP.
+		 */
 		hook->ops.flags |= FTRACE_OPS_FL_IPMODIFY;
+#ifndef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
+		hook->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
+#endif
+	} else {
+		/* Checkpoints read the arguments from full pt_regs. */
+		hook->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
+	}
 
 	err = ftrace_set_filter_ip(&hook->ops, hook->site, 0, 0);
 	if (err) {
