@@ -60,46 +60,99 @@ static bool mapex_ibt_enabled(void)
 #endif
 }
 
-/*
- * Resolve @hook->symbol with a throwaway kprobe (kallsyms_lookup_name is not
- * exported).  On IBT kernels the probe address is the ftrace site just past
- * the 4-byte ENDBR slot; the function itself starts 4 bytes earlier.  A
- * function whose address is never taken has that ENDBR sealed at boot: an
- * indirect call to it would fault, so a redirected hook on it is refused.
- */
-static int mapex_hook_resolve(struct mapex_hook *hook)
+/* Address of @symbol through a throwaway kprobe, or 0. */
+static unsigned long mapex_kprobe_lookup(const char *symbol)
 {
-	struct kprobe kp = { .symbol_name = hook->symbol };
+	struct kprobe kp = { .symbol_name = symbol };
 	unsigned long addr;
-	u32 insn = 0;
-	int err;
 
-	err = register_kprobe(&kp);
-	if (err)
-		return err;
+	if (register_kprobe(&kp))
+		return 0;
 	addr = (unsigned long)kp.addr;
 	unregister_kprobe(&kp);
+	return addr;
+}
 
-	hook->site = addr;
-	hook->orig = addr;
+/*
+ * The start of the function whose kprobe address is @addr, and whether an
+ * indirect call to it is allowed.  On IBT kernels the probe address is the
+ * ftrace site just past the 4-byte ENDBR slot; a function whose address is
+ * never taken has that ENDBR sealed at boot, and an indirect call to it
+ * faults on a CPU with IBT enabled.
+ */
+static unsigned long mapex_callable(unsigned long addr, bool *callable)
+{
+	u32 insn = 0;
+
 	if (copy_from_kernel_nofault(&insn, (void *)(addr - 4), sizeof(insn)))
 		insn = 0;
-	if (insn == MAPEX_ENDBR64)
-		hook->orig = addr - 4;
-	else if (hook->wrapper && mapex_ibt_enabled())
-		return -EPERM;	/* sealed ENDBR: the original is not callable */
-	return 0;
+	if (insn == MAPEX_ENDBR64) {
+		*callable = true;
+		return addr - 4;
+	}
+	*callable = !mapex_ibt_enabled();
+	return addr;
+}
+
+typedef unsigned long (*mapex_kallsyms_lookup_name_t)(const char *name);
+static mapex_kallsyms_lookup_name_t mapex_kallsyms_lookup_name;
+
+/*
+ * kallsyms_lookup_name is not exported since 5.7.  One kprobe finds it;
+ * later lookups then need no kprobe on the (hot) functions being hooked,
+ * whose code would otherwise be patched twice more under load.  Where it
+ * cannot be called (sealed ENDBR under IBT), every lookup uses a kprobe.
+ */
+static unsigned long mapex_lookup(const char *symbol)
+{
+	static bool tried;
+	unsigned long addr;
+	bool callable;
+
+	if (!tried) {
+		tried = true;
+		addr = mapex_kprobe_lookup("kallsyms_lookup_name");
+		if (addr) {
+			addr = mapex_callable(addr, &callable);
+			if (callable)
+				mapex_kallsyms_lookup_name =
+					(mapex_kallsyms_lookup_name_t)addr;
+		}
+	}
+	if (mapex_kallsyms_lookup_name)
+		return mapex_kallsyms_lookup_name(symbol);
+	return mapex_kprobe_lookup(symbol);
 }
 
 /* Is @symbol in the kernel or a loaded module? */
 bool mapex_symbol_exists(const char *symbol)
 {
-	struct kprobe kp = { .symbol_name = symbol };
+	return mapex_lookup(symbol) != 0;
+}
 
-	if (register_kprobe(&kp))
-		return false;
-	unregister_kprobe(&kp);
-	return true;
+/* Resolve @hook: where ftrace hooks it, and how to call the original. */
+static int mapex_hook_resolve(struct mapex_hook *hook)
+{
+	unsigned long addr = mapex_lookup(hook->symbol);
+	bool callable;
+	u32 insn = 0;
+
+	if (!addr)
+		return -ENOENT;
+	if (mapex_kallsyms_lookup_name) {
+		/* The function's start: ftrace maps it to its call site. */
+		hook->site = addr;
+		hook->orig = addr;
+		if (copy_from_kernel_nofault(&insn, (void *)addr, sizeof(insn)))
+			insn = 0;
+		callable = insn == MAPEX_ENDBR64 || !mapex_ibt_enabled();
+	} else {
+		hook->site = addr;
+		hook->orig = mapex_callable(addr, &callable);
+	}
+	if (hook->wrapper && !callable)
+		return -EPERM;	/* sealed ENDBR: the original is not callable */
+	return 0;
 }
 
 static int mapex_hook_install(struct mapex_hook *hook)
