@@ -430,8 +430,24 @@ static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 	int got;
 
 	mapex_wrapper_enter();
-	if (!READ_ONCE(p->enabled) || !count || !S_ISREG(inode->i_mode)) {
+	if (!count || !S_ISREG(inode->i_mode)) {
 		ret = orig(iocb, iter);
+		goto out;
+	}
+	if (!READ_ONCE(p->enabled)) {
+		/*
+		 * Unguarded, but still known as a holder: the faults its user
+		 * copies or GUP take (under i_rwsem) must never wait for a
+		 * range, even if mapex is enabled meanwhile.
+		 */
+		mapex_set_request(h, p, inode,
+				  write ? MAPEX_OP_WRITE : MAPEX_OP_READ,
+				  direct ? MAPEX_MODE_DIRECT : MAPEX_MODE_BUFFERED,
+				  0, 1);
+		mapex_hold_register(h);
+		WRITE_ONCE(h->state, MAPEX_HOLD_BYPASS);
+		ret = orig(iocb, iter);
+		mapex_hold_unregister(h);
 		goto out;
 	}
 	if (direct && !is_sync_kiocb(iocb)) {
