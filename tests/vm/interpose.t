@@ -18,8 +18,8 @@
 # 3. Stress: mxio mix (3 processes, every operation) plus fio libaio direct
 #    IO on the same file for MAPEX_STRESS_SECONDS (default 30; issue 4 asks
 #    for >= 120: MAPEX_STRESS_SECONDS=120), toggling enabled 0/1 for the
-#    second half; then MAPEX_MODULE_CYCLES (default 3 to keep make check near 30 min;
-#    issue 4 asks for 20: MAPEX_MODULE_CYCLES=20) insmod/rmmod cycles
+#    second half; then MAPEX_MODULE_CYCLES (default 3 in a --tcg single
+#    boot, 0 otherwise; issue 4 asks for 20) insmod/rmmod cycles
 #    under the same workload (rmmod retried while it fails with EBUSY, which
 #    only in-flight async IO may cause), after which the module, its sysfs
 #    tree and its ftrace hooks must be gone and dmesg must hold no warning.
@@ -38,7 +38,15 @@ MXIO=tests/vm/progs/mxio
 DIR=/mnt/scratch/interpose
 SYS=/sys/kernel/mapex
 STRESS=${MAPEX_STRESS_SECONDS:-30}
-CYCLES=${MAPEX_MODULE_CYCLES:-3}
+# Multi-threaded TCG was seen to run a stale ftrace int3 forever after the
+# kernel had restored the instruction (insmod/rmmod patch hot call sites
+# under load): the cycles run by default only in a --tcg single boot, which
+# scripts/check adds for each kernel.
+if [ "${MAPEX_TCG:-multi}" = single ]; then
+	CYCLES=${MAPEX_MODULE_CYCLES:-3}
+else
+	CYCLES=${MAPEX_MODULE_CYCLES:-0}
+fi
 NEST=${MAPEX_NEST_SECONDS:-3}
 TMP=$(mktemp -d /tmp/interpose-t.XXXXXX)
 bgpids=()
@@ -511,7 +519,11 @@ done
 kill $mixpid $fiopid 2>/dev/null
 wait $mixpid $fiopid 2>/dev/null
 note "$CYCLES cycles in $((SECONDS - t_cycles))s, $busy_total refusals while in use"
-[ $ok = 1 ] && pass module-cycles-$CYCLES
+if [ "$CYCLES" = 0 ]; then
+	skip module-cycles "run in the --tcg single boot (MAPEX_MODULE_CYCLES to force)"
+elif [ $ok = 1 ]; then
+	pass module-cycles-$CYCLES
+fi
 if [ -e /sys/module/mapex ] || [ -e $SYS ] || grep -q '^mapex ' /proc/modules; then
 	fail module-gone "mapex still present after the last rmmod"
 else
