@@ -775,12 +775,15 @@ static void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs)
 	unsigned long a1 = regs_get_kernel_argument(regs, 1);
 	unsigned long a2 = regs_get_kernel_argument(regs, 2);
 	/*
-	 * Dropping cached pages is guarded by INVAL, or by the BUFFERED range
-	 * of a write cleaning up its own failed pages past EOF
-	 * (iomap_write_failed()); direct IO by DIRECT or INVAL.
+	 * Dropping cached pages is guarded by INVAL; by the BUFFERED range of
+	 * a write cleaning up its own failed pages past EOF
+	 * (iomap_write_failed()); or by the DIRECT range of a direct write
+	 * past EOF zeroing the gap (xfs_file_write_checks), which excludes
+	 * every page-cache user.  Direct IO needs DIRECT or INVAL.
 	 */
 	unsigned int mode = MAPEX_MODE_INVAL;
-	unsigned int guards = BIT(MAPEX_MODE_INVAL) | BIT(MAPEX_MODE_BUFFERED);
+	unsigned int guards = BIT(MAPEX_MODE_INVAL) | BIT(MAPEX_MODE_BUFFERED) |
+			      BIT(MAPEX_MODE_DIRECT);
 	struct mapex_profile *p;
 	struct inode *inode;
 	u64 start, end;
