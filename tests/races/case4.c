@@ -8,7 +8,7 @@
  * --threads fault threads walk the mapping without pause, reading each page
  * and storing into its first 8 bytes (read faults, write faults and
  * ->page_mkwrite against the buffered write's folio locking), and one
- * writeback thread loops sync_file_range(WRITE), fdatasync and
+ * writeback thread loops sync_file_range (start, then wait) and
  * fadvise(DONTNEED), so pages are cleaned and evicted under both and have
  * to be read in again by either side.  A fault that installs a page the
  * buffered write is not writing into (or a write that copies into a page

@@ -7,7 +7,7 @@
  * down to half the range; probe the pages past EOF through a shared mapping
  * (each must raise SIGBUS); ftruncate back up; check; then fdatasync, drop
  * the clean cache with fadvise(DONTNEED) and check again from disk.
- * --threads writeback threads loop sync_file_range(WRITE), fdatasync and
+ * --threads writeback threads loop sync_file_range (start, then wait) and
  * fadvise(DONTNEED) through their own descriptors, so writeback of the
  * pages being truncated is in flight during the truncate.  Writeback
  * writing a truncated page's data into blocks after they were freed, or

@@ -7,7 +7,7 @@
  * fallocate(PUNCH_HOLE|KEEP_SIZE) over the upper half, then checks; after
  * each check it fdatasyncs, drops the clean cache with
  * fadvise(DONTNEED) and checks again from disk.  --threads writeback
- * threads loop sync_file_range(WRITE), fdatasync and fadvise(DONTNEED) on
+ * threads loop sync_file_range (start, then wait) and fadvise(DONTNEED) on
  * the file through their own descriptors, so writeback of the dirty pages
  * is in flight while the punch runs.  Writeback that writes a page's old
  * data into blocks after the punch freed them, or a page surviving the

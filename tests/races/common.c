@@ -560,6 +560,15 @@ void *fault_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Writeback is driven with sync_file_range alone, never fsync: a thread
+ * looping fdatasync on btrfs livelocks a concurrent fsync's log commit on
+ * stock 6.1 and 6.12.  Each fdatasync that finds the inode already logged
+ * bumps root->log_batch and returns at once, and btrfs_sync_log() keeps
+ * sleeping one jiffy until log_batch stops changing, so it never commits;
+ * the transaction kthread and every later fsync wait behind it.  Only the
+ * main thread fsyncs.
+ */
 void *writeback_thread(void *arg)
 {
 	struct inval_race *r = arg;
@@ -567,7 +576,9 @@ void *writeback_thread(void *arg)
 
 	while (!atomic_load_explicit(&stop_flag, memory_order_relaxed)) {
 		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-		fdatasync(fd);
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
+				SYNC_FILE_RANGE_WRITE |
+				SYNC_FILE_RANGE_WAIT_AFTER);
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	}
 	close(fd);

@@ -21,12 +21,6 @@ cd "${MAPEX_PROJ:-$(dirname "$0")/../..}" || exit 2
 R=tests/races
 KO=${MAPEX_KO:-build/$(uname -r)/mapex.ko}
 FS=${MAPEX_FS:-$(stat -f -c %T /mnt/scratch)}
-# btrfs tree-log commits (fdatasync) stall for tens of seconds under TCG on
-# the stock kernel, without mapex (wait_log_commit): allow 120 s there, so
-# the hung-task check still catches a deadlock without flagging that.
-if [ "$FS" = btrfs ] && [ "$(sysctl -n kernel.hung_task_timeout_secs 2>/dev/null)" = 20 ]; then
-	sysctl -qw kernel.hung_task_timeout_secs=120
-fi
 TEETH_SECONDS=${RACES_TEETH_SECONDS:-30}
 SECONDS_WITH=${RACES_SECONDS:-5}
 DIR=/mnt/scratch
