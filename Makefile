@@ -41,7 +41,7 @@ harness:
 	scripts/check $(CHECK_KERNELS) --only harness
 
 vmtest:
-	scripts/check $(CHECK_KERNELS) --only vm
+	scripts/check $(CHECK_KERNELS) --only vm --stress 120
 
 bench: setup all
 	scripts/bench $(CHECK_KERNELS)

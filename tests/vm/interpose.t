@@ -16,10 +16,9 @@
 #    (tests/vm/progs/mxio).  The nested_bypass/retry counters must move
 #    where the design says they do.
 # 3. Stress: mxio mix (3 processes, every operation) plus fio libaio direct
-#    IO on the same file for MAPEX_STRESS_SECONDS (default 30; issue 4 asks
-#    for >= 120: MAPEX_STRESS_SECONDS=120), toggling enabled 0/1 for the
-#    second half; then MAPEX_MODULE_CYCLES (default 3 in a --tcg single
-#    boot, 0 otherwise; issue 4 asks for 20) insmod/rmmod cycles
+#    IO on the same file for MAPEX_STRESS_SECONDS (default 120), toggling
+#    enabled 0/1 for the second half; then MAPEX_MODULE_CYCLES (default 20
+#    in a --tcg single boot, 0 otherwise) insmod/rmmod cycles
 #    under the same workload (rmmod retried while it fails with EBUSY, which
 #    only in-flight async IO may cause), after which the module, its sysfs
 #    tree and its ftrace hooks must be gone and dmesg must hold no warning.
@@ -37,13 +36,13 @@ FS=${MAPEX_FS:-$(stat -f -c %T /mnt/scratch)}
 MXIO=tests/vm/progs/mxio
 DIR=/mnt/scratch/interpose
 SYS=/sys/kernel/mapex
-STRESS=${MAPEX_STRESS_SECONDS:-30}
+STRESS=${MAPEX_STRESS_SECONDS:-120}
 # Multi-threaded TCG was seen to run a stale ftrace int3 forever after the
 # kernel had restored the instruction (insmod/rmmod patch hot call sites
 # under load): the cycles run by default only in a --tcg single boot, which
 # scripts/check adds for each kernel.
 if [ "${MAPEX_TCG:-multi}" = single ]; then
-	CYCLES=${MAPEX_MODULE_CYCLES:-3}
+	CYCLES=${MAPEX_MODULE_CYCLES:-20}
 else
 	CYCLES=${MAPEX_MODULE_CYCLES:-0}
 fi
