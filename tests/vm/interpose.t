@@ -72,19 +72,18 @@ stop_bg() {
 # waits there: the default 30 s dirty expiry then stalls it past the 20 s
 # hung-task limit (docs/locking.md, "Known limits").  Expire dirty pages
 # after 3 s here, so the hung-task check still catches any real deadlock.
-wb_saved=""
+wb_expire="" wb_interval=""
 if [ "$FS" = btrfs ]; then
-	wb_saved=$(sysctl -n vm.dirty_expire_centisecs vm.dirty_writeback_centisecs | tr '\n' ' ')
+	wb_expire=$(sysctl -n vm.dirty_expire_centisecs)
+	wb_interval=$(sysctl -n vm.dirty_writeback_centisecs)
 	sysctl -qw vm.dirty_expire_centisecs=300 vm.dirty_writeback_centisecs=100
 fi
 cleanup() {
 	stop_bg
 	[ -e /sys/module/mapex ] && rmmod mapex 2>/dev/null
 	rm -rf "$TMP"
-	if [ -n "$wb_saved" ]; then
-		set -- $wb_saved
-		sysctl -qw vm.dirty_expire_centisecs="$1" vm.dirty_writeback_centisecs="$2"
-	fi
+	[ -z "$wb_expire" ] || sysctl -qw vm.dirty_expire_centisecs="$wb_expire" \
+		vm.dirty_writeback_centisecs="$wb_interval"
 }
 trap cleanup EXIT
 

@@ -443,7 +443,8 @@ static int mix_one(int id, long *counts, long *sigbus, long *eio)
 	 * collapse or insert, which waits for ordered extents, reports that
 	 * EIO or EUCLEAN.  Elsewhere such an error from them is a failure.
 	 */
-	int shift_eio_ok = !fstatfs(fd, &sfs) && sfs.f_type == BTRFS_SUPER_MAGIC;
+	int ordered_wait_eio_ok = !fstatfs(fd, &sfs) &&
+				  sfs.f_type == BTRFS_SUPER_MAGIC;
 	char *map = map_file(fd, 0, MIX_MAP);
 	volatile char *vmap = map;
 	off_t off, len;
@@ -525,7 +526,7 @@ static int mix_one(int id, long *counts, long *sigbus, long *eio)
 		}
 		if (r < 0) {
 			if ((errno == EIO || errno == EUCLEAN) &&
-			    (shift_eio_ok || (op != 8 && op != 9 && op != 10))) {
+			    (ordered_wait_eio_ok || (op != 8 && op != 9 && op != 10))) {
 				/*
 				 * fsync or a direct write reporting a page
 				 * the kernel could not drop; a direct read
