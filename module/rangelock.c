@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * module/rangelock.c - the mapex multi-mode range lock: lock classes, the
- * table of per-object locks, and the grant/wait/unlock algorithm.
+ * tables of bucket locks, and the grant/wait/unlock algorithm.
  *
  * The same file is compiled into mapex.ko and, against a userspace shim,
  * into the unit tests and the benchmark (tests/unit, tests/bench/rangelock).
@@ -14,38 +14,44 @@
  *       -> mapping->invalidate_lock
  *         -> i_mmap_rwsem, folio lock, ...   (see docs/locking.md)
  *
- *   mapex_rl_object.lock (spinlock, private to this file)
- *     -> rhashtable bucket lock   (object insert/remove)
+ *   mapex_rl_bucket.lock (irq-safe spinlock, private to this file)
  *     -> p->pi_lock, rq->lock     (wake_up_process, as any wait queue)
  *
- * The object spinlock is a leaf apart from those two: nothing sleeps,
- * allocates with GFP_KERNEL or calls an instrumentation callback while
- * holding it.  Two range locks of one task (two-inode operations) are
- * taken in inode address order.
+ * The bucket spinlock is otherwise a leaf: nothing sleeps, allocates or
+ * calls an instrumentation callback while holding it, and no code path
+ * holds two bucket locks.  It is irq-safe because an unlock may come from
+ * interrupt context (the completion of an asynchronous direct IO).  Two range locks of one task (two-inode
+ * operations) are taken in inode address order.
  *
- * Algorithm: each object keeps one interval tree (rbtree keyed by start,
- * augmented with the subtree's largest last byte) holding both granted and
- * waiting requests.  A request counts, when it is inserted, the entries
+ * Algorithm: a table is a fixed array of buckets, chosen by hashing the
+ * object (inode) pointer.  Each bucket keeps one interval tree (rbtree
+ * keyed by (object, start), augmented with the subtree's largest
+ * (object, last byte)) holding the granted and waiting requests of every
+ * object that hashes there; ranges of different objects never overlap in
+ * that key space.  A request counts, when it is inserted, the entries
  * already in the tree that overlap it with an incompatible mode (its
  * "blocking" count); it is granted when that count is zero.  Removing an
  * entry decrements the count of the overlapping incompatible entries that
  * counted it and grants those that reach zero.  Every lock and unlock is
- * O(log n + k), n entries in the object's tree, k of them overlapping.
+ * O(log n + k), n entries in the bucket's tree, k of them overlapping.
  *
- * Objects come from a SLAB_TYPESAFE_BY_RCU cache: a lookup under RCU may
- * find an object being freed or already reused, so it is revalidated
- * (table, key, not dead) under its spinlock.  An object is dead, and out of
- * the hash table, from the moment its tree becomes empty.
+ * An object's lock is the run of its entries in one bucket: it exists
+ * while the object has holders or waiters and costs nothing when idle.
+ * Nothing is allocated after mapex_table_init(), so a lock never fails
+ * for lack of memory and the buckets need no RCU.
  */
 #include <linux/bug.h>
+#include <linux/cache.h>
+#include <linux/cpumask.h>
 #include <linux/err.h>
+#include <linux/hash.h>
 #include <linux/interval_tree_generic.h>
 #include <linux/kernel.h>
 #include <linux/ktime.h>
 #include <linux/lockdep.h>
-#include <linux/mutex.h>
+#include <linux/log2.h>
 #include <linux/percpu.h>
-#include <linux/rhashtable.h>
+#include <linux/rbtree.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -62,34 +68,62 @@ enum {
 	MAPEX_RS_RELEASED	= 0x3c,
 };
 
-/* The lock of one object (inode): exists while it has holders or waiters. */
-struct mapex_rl_object {
+/*
+ * One bucket of a table: the locks of every object (inode) that hashes
+ * here.  The tree holds the granted and waiting requests of those objects,
+ * ordered by (key, start), so each object's requests form one contiguous
+ * run and requests of different objects never overlap.
+ */
+struct mapex_rl_bucket {
 	spinlock_t		lock;
-	bool			dead;	/* out of the table; revalidate */
 	u32			nr_waiting;	/* requests not yet granted */
-	const void		*key;
-	struct rhash_head	node;
-	struct mapex_lock_table	*table;
-	struct rb_root_cached	root;	/* granted and waiting requests */
-	u64			seq;	/* next arrival number */
-};
+	u64			seq;		/* next arrival number */
+	struct rb_root_cached	root;		/* granted and waiting requests */
+	struct mapex_lock_class	*cls;
+} ____cacheline_aligned_in_smp;
 
-#define MAPEX_IT_START(r)	((r)->start)
-#define MAPEX_IT_LAST(r)	((r)->last)
+/* A position in the (key, byte) space of a bucket's tree. */
+#define MAPEX_IT_POS(key, byte) \
+	(((mapex_itpos_t)(unsigned long)(key) << 64) | (byte))
+#define MAPEX_IT_START(r)	MAPEX_IT_POS((r)->key, (r)->start)
+#define MAPEX_IT_LAST(r)	MAPEX_IT_POS((r)->key, (r)->last)
 
-INTERVAL_TREE_DEFINE(struct mapex_range, rb, u64, subtree_last,
+INTERVAL_TREE_DEFINE(struct mapex_range, rb, mapex_itpos_t, subtree_last,
 		     MAPEX_IT_START, MAPEX_IT_LAST, static, mapex_it)
 
-#define mapex_for_each_overlap(it, obj, r)				\
-	for ((it) = mapex_it_iter_first(&(obj)->root, (r)->start, (r)->last); \
-	     (it); (it) = mapex_it_iter_next((it), (r)->start, (r)->last))
+/*
+ * Insert and erase with a shortcut for a bucket with no other entry, the
+ * common uncontended case: no tree walk, no rebalancing, no leftmost scan.
+ */
+static void mapex_it_insert_fast(struct mapex_range *r,
+				 struct rb_root_cached *root)
+{
+	if (RB_EMPTY_ROOT(&root->rb_root)) {
+		r->subtree_last = MAPEX_IT_LAST(r);
+		rb_link_node(&r->rb, NULL, &root->rb_root.rb_node);
+		rb_insert_augmented_cached(&r->rb, root, true,
+					   &mapex_it_augment);
+		return;
+	}
+	mapex_it_insert(r, root);
+}
 
-static const struct rhashtable_params mapex_rht_params = {
-	.key_len		= sizeof(const void *),
-	.key_offset		= offsetof(struct mapex_rl_object, key),
-	.head_offset		= offsetof(struct mapex_rl_object, node),
-	.automatic_shrinking	= true,
-};
+static void mapex_it_remove_fast(struct mapex_range *r,
+				 struct rb_root_cached *root)
+{
+	if (root->rb_root.rb_node == &r->rb && !r->rb.rb_left &&
+	    !r->rb.rb_right) {
+		*root = RB_ROOT_CACHED;
+		return;
+	}
+	mapex_it_remove(r, root);
+}
+
+#define mapex_for_each_overlap(it, b, r)				\
+	for ((it) = mapex_it_iter_first(&(b)->root, MAPEX_IT_START(r),	\
+					MAPEX_IT_LAST(r));		\
+	     (it); (it) = mapex_it_iter_next((it), MAPEX_IT_START(r),	\
+					     MAPEX_IT_LAST(r)))
 
 static const char *const mapex_mode_names[] = MAPEX_MODE_NAMES;
 
@@ -178,145 +212,76 @@ void mapex_class_read_stats(const struct mapex_lock_class *cls,
 	}
 }
 
-/* ---- tables and per-object locks ---- */
+/* ---- tables of bucket locks ---- */
 
-static DEFINE_MUTEX(mapex_cache_mutex);
-static struct kmem_cache *mapex_obj_cache;
-static unsigned int mapex_cache_users;
-
-/* Runs once per slab object, not per allocation: the lock stays valid. */
-static void mapex_obj_ctor(void *p)
-{
-	struct mapex_rl_object *obj = p;
-
-	spin_lock_init(&obj->lock);
-	obj->dead = true;
-	obj->key = NULL;
-	obj->table = NULL;
-	obj->root = RB_ROOT_CACHED;
-	obj->seq = 0;
-	obj->nr_waiting = 0;
-}
-
-static void mapex_cache_put(void)
-{
-	mutex_lock(&mapex_cache_mutex);
-	if (--mapex_cache_users == 0) {
-		kmem_cache_destroy(mapex_obj_cache);
-		mapex_obj_cache = NULL;
-	}
-	mutex_unlock(&mapex_cache_mutex);
-}
+/*
+ * Size the table by CPUs: more buckets than CPUs can contend for, so two
+ * busy inodes rarely share a bucket spinlock, and a bounded footprint.
+ */
+#define MAPEX_BUCKETS_PER_CPU	64
+#define MAPEX_MIN_BUCKETS	256
+#define MAPEX_MAX_BUCKETS	16384
 
 int mapex_table_init(struct mapex_lock_table *t, struct mapex_lock_class *cls)
 {
-	int ret;
+	unsigned long n = roundup_pow_of_two(nr_cpu_ids * MAPEX_BUCKETS_PER_CPU);
+	unsigned long i;
 
 	if (WARN_ON(!cls->pcpu))	/* mapex_class_init() not called */
 		return -EINVAL;
-	mutex_lock(&mapex_cache_mutex);
-	if (!mapex_cache_users) {
-		mapex_obj_cache = kmem_cache_create("mapex_range_obj",
-					sizeof(struct mapex_rl_object), 0,
-					SLAB_TYPESAFE_BY_RCU | SLAB_HWCACHE_ALIGN,
-					mapex_obj_ctor);
-		if (!mapex_obj_cache) {
-			mutex_unlock(&mapex_cache_mutex);
-			return -ENOMEM;
-		}
+	n = clamp(n, MAPEX_MIN_BUCKETS, MAPEX_MAX_BUCKETS);
+	t->buckets = kvcalloc(n, sizeof(*t->buckets), GFP_KERNEL);
+	if (!t->buckets)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		spin_lock_init(&t->buckets[i].lock);
+		t->buckets[i].root = RB_ROOT_CACHED;
+		t->buckets[i].cls = cls;
 	}
-	mapex_cache_users++;
-	mutex_unlock(&mapex_cache_mutex);
-
+	t->hash_bits = ilog2(n);
 	t->cls = cls;
-	ret = rhashtable_init(&t->ht, &mapex_rht_params);
-	if (ret)
-		mapex_cache_put();
-	return ret;
+	return 0;
+}
+
+/* Keys (objects) with at least one holder or waiter: a diagnostic walk. */
+unsigned long mapex_table_busy_keys(struct mapex_lock_table *t)
+{
+	unsigned long i, n = 0;
+
+	for (i = 0; i < (1UL << t->hash_bits); i++) {
+		struct mapex_rl_bucket *b = &t->buckets[i];
+		const void *last_key = NULL;
+		struct rb_node *node;
+
+		spin_lock_irq(&b->lock);
+		/* in-order: each key's ranges are consecutive */
+		for (node = rb_first_cached(&b->root); node;
+		     node = rb_next(node)) {
+			const struct mapex_range *r =
+				rb_entry(node, struct mapex_range, rb);
+
+			if (r->key != last_key || node == rb_first_cached(&b->root))
+				n++;
+			last_key = r->key;
+		}
+		spin_unlock_irq(&b->lock);
+	}
+	return n;
 }
 
 void mapex_table_destroy(struct mapex_lock_table *t)
 {
-	WARN(atomic_read(&t->ht.nelems), "mapex: table destroyed with %d live objects\n",
-	     atomic_read(&t->ht.nelems));
-	rhashtable_destroy(&t->ht);
-	mapex_cache_put();
+	unsigned long busy = mapex_table_busy_keys(t);
+
+	WARN(busy, "mapex: table destroyed with %lu busy objects\n", busy);
+	kvfree(t->buckets);
+	t->buckets = NULL;
 }
 
-unsigned long mapex_table_live_objects(const struct mapex_lock_table *t)
+static inline struct mapex_rl_bucket *
+mapex_bucket(const struct mapex_lock_table *t, const void *key)
 {
-	return atomic_read(&t->ht.nelems);
-}
-
-/*
- * Find or create the object of @key and return it locked, or an ERR_PTR.
- * A new object is locked before it is published, so nobody sees it empty.
- */
-static struct mapex_rl_object *
-mapex_obj_get_locked(struct mapex_lock_table *t, const void *key, gfp_t gfp)
-	__acquires(&obj->lock)
-{
-	struct mapex_rl_object *obj, *old;
-
-	for (;;) {
-		rcu_read_lock();
-		obj = rhashtable_lookup(&t->ht, &key, mapex_rht_params);
-		if (obj) {
-			spin_lock(&obj->lock);
-			if (likely(!obj->dead && obj->key == key &&
-				   obj->table == t)) {
-				rcu_read_unlock();
-				return obj;
-			}
-			/* freed (and maybe reused) since the lookup */
-			spin_unlock(&obj->lock);
-			rcu_read_unlock();
-			cpu_relax();
-			continue;
-		}
-		rcu_read_unlock();
-
-		obj = kmem_cache_alloc(mapex_obj_cache, gfp);
-		if (!obj) {
-			__acquire(&obj->lock);	/* for sparse: see callers */
-			return ERR_PTR(-ENOMEM);
-		}
-		spin_lock(&obj->lock);
-		/* stale RCU lookups may still be reading the key */
-		WRITE_ONCE(obj->key, key);
-		obj->table = t;
-		rcu_read_lock();
-		old = rhashtable_lookup_get_insert_fast(&t->ht, &obj->node,
-							mapex_rht_params);
-		rcu_read_unlock();
-		if (likely(!old)) {
-			obj->dead = false;
-			return obj;
-		}
-		/* lost a race with another creator, or no memory */
-		WRITE_ONCE(obj->key, NULL);
-		obj->table = NULL;
-		spin_unlock(&obj->lock);
-		kmem_cache_free(mapex_obj_cache, obj);
-		if (IS_ERR(old)) {
-			__acquire(&obj->lock);	/* for sparse: see callers */
-			return ERR_PTR(-ENOMEM);
-		}
-	}
-}
-
-/* Unlock @obj; free it first if nobody holds or waits for it any more. */
-static void mapex_obj_unlock_put(struct mapex_rl_object *obj)
-	__releases(&obj->lock)
-{
-	if (!RB_EMPTY_ROOT(&obj->root.rb_root)) {
-		spin_unlock(&obj->lock);
-		return;
-	}
-	obj->dead = true;
-	rhashtable_remove_fast(&obj->table->ht, &obj->node, mapex_rht_params);
-	spin_unlock(&obj->lock);
-	kmem_cache_free(mapex_obj_cache, obj);
+	return &t->buckets[hash_ptr(key, t->hash_bits)];
 }
 
 /* ---- grant, wait and release ---- */
@@ -339,14 +304,14 @@ static int mapex_range_prepare(struct mapex_lock_table *t, const void *key,
 	return 0;
 }
 
-/* Called with obj->lock held; r is granted and owned by its caller. */
-static void mapex_grant_locked(struct mapex_range *w)
+/* Called with the bucket lock held; w is granted and owned by its caller. */
+static void mapex_grant_locked(struct mapex_rl_bucket *b, struct mapex_range *w)
 {
 	struct task_struct *tsk = w->task;
 
 	/* the waiter may return, unlock and exit as soon as it sees NULL */
 	get_task_struct(tsk);
-	w->obj->nr_waiting--;
+	b->nr_waiting--;
 	w->state = MAPEX_RS_GRANTED;
 	smp_store_release(&w->task, NULL);
 	wake_up_process(tsk);
@@ -354,25 +319,24 @@ static void mapex_grant_locked(struct mapex_range *w)
 }
 
 /*
- * Take @r out of its object's tree and release the entries that counted it:
+ * Take @r out of its bucket's tree and release the entries that counted it:
  * every overlapping incompatible waiter if @r was granted, the later ones
  * if @r was itself waiting (a waiter counted only what was there before).
  */
-static void mapex_remove_locked(const struct mapex_lock_class *cls,
-				struct mapex_rl_object *obj,
+static void mapex_remove_locked(struct mapex_rl_bucket *b,
 				struct mapex_range *r)
 {
 	bool granted = r->state == MAPEX_RS_GRANTED;
 	struct mapex_range *it;
 
-	mapex_it_remove(r, &obj->root);
+	mapex_it_remove_fast(r, &b->root);
 	if (!granted)
-		obj->nr_waiting--;
+		b->nr_waiting--;
 	/* the common case: nobody waits, nobody counted r */
-	if (!obj->nr_waiting)
+	if (!b->nr_waiting)
 		goto out;
-	mapex_for_each_overlap(it, obj, r) {
-		if (mapex_compatible(cls, r->mode, it->mode))
+	mapex_for_each_overlap(it, b, r) {
+		if (mapex_compatible(b->cls, r->mode, it->mode))
 			continue;
 		if (it->state != MAPEX_RS_WAITING) {
 			/* two incompatible overlapping grants */
@@ -384,35 +348,34 @@ static void mapex_remove_locked(const struct mapex_lock_class *cls,
 		if (WARN_ON_ONCE(!it->blocking))
 			continue;
 		if (--it->blocking == 0)
-			mapex_grant_locked(it);
+			mapex_grant_locked(b, it);
 	}
 out:
 	r->state = MAPEX_RS_RELEASED;
 }
 
-static void mapex_insert_locked(struct mapex_rl_object *obj,
+static void mapex_insert_locked(struct mapex_rl_bucket *b,
 				struct mapex_range *r, u8 state)
 {
-	r->obj = obj;
-	r->seq = obj->seq++;
+	r->bucket = b;
+	r->seq = b->seq++;
 	r->state = state;
-	mapex_it_insert(r, &obj->root);
+	mapex_it_insert_fast(r, &b->root);
 }
 
 /* Fatal signal while waiting: undo, unless the grant won the race. */
-static int mapex_range_cancel(const struct mapex_lock_class *cls,
-			      struct mapex_range *r)
+static int mapex_range_cancel(struct mapex_range *r)
 {
-	struct mapex_rl_object *obj = r->obj;
+	struct mapex_rl_bucket *b = r->bucket;
 
-	spin_lock(&obj->lock);
+	spin_lock_irq(&b->lock);
 	if (!READ_ONCE(r->task)) {
-		spin_unlock(&obj->lock);
+		spin_unlock_irq(&b->lock);
 		return 0;
 	}
 	r->task = NULL;
-	mapex_remove_locked(cls, obj, r);
-	mapex_obj_unlock_put(obj);
+	mapex_remove_locked(b, r);
+	spin_unlock_irq(&b->lock);
 	return -EINTR;
 }
 
@@ -431,7 +394,7 @@ static int mapex_range_wait(struct mapex_lock_class *cls,
 		if (!smp_load_acquire(&r->task))
 			break;
 		if (state == TASK_KILLABLE && fatal_signal_pending(current)) {
-			ret = mapex_range_cancel(cls, r);
+			ret = mapex_range_cancel(r);
 			break;
 		}
 		schedule();
@@ -459,7 +422,7 @@ static int __mapex_range_lock(struct mapex_lock_table *t, const void *key,
 	struct mapex_lock_class *cls = t->cls;
 	struct mapex_range *it, *blocker = NULL;
 	unsigned int holder_mode = MAPEX_MODE_NONE;
-	struct mapex_rl_object *obj;
+	struct mapex_rl_bucket *b;
 	pid_t holder_pid = 0;
 	u32 blocking = 0;
 	int ret;
@@ -468,13 +431,10 @@ static int __mapex_range_lock(struct mapex_lock_table *t, const void *key,
 	ret = mapex_range_prepare(t, key, r, start, end, mode);
 	if (ret)
 		return ret;
-	obj = mapex_obj_get_locked(t, key, GFP_KERNEL);
-	if (IS_ERR(obj)) {
-		__release(&obj->lock);	/* sparse: nothing was locked */
-		return PTR_ERR(obj);
-	}
+	b = mapex_bucket(t, key);
+	spin_lock_irq(&b->lock);
 
-	mapex_for_each_overlap(it, obj, r) {
+	mapex_for_each_overlap(it, b, r) {
 		if (mapex_compatible(cls, mode, it->mode))
 			continue;
 		blocking++;
@@ -484,8 +444,8 @@ static int __mapex_range_lock(struct mapex_lock_table *t, const void *key,
 	}
 	lock_acquire_shared(&cls->dep_map, 0, 0, NULL, _RET_IP_);
 	if (likely(!blocking)) {
-		mapex_insert_locked(obj, r, MAPEX_RS_GRANTED);
-		spin_unlock(&obj->lock);
+		mapex_insert_locked(b, r, MAPEX_RS_GRANTED);
+		spin_unlock_irq(&b->lock);
 		this_cpu_inc(cls->pcpu->acquired[mode]);
 		return 0;
 	}
@@ -495,9 +455,9 @@ static int __mapex_range_lock(struct mapex_lock_table *t, const void *key,
 	holder_pid = blocker->pid;
 	r->blocking = blocking;
 	r->task = current;
-	obj->nr_waiting++;
-	mapex_insert_locked(obj, r, MAPEX_RS_WAITING);
-	spin_unlock(&obj->lock);
+	b->nr_waiting++;
+	mapex_insert_locked(b, r, MAPEX_RS_WAITING);
+	spin_unlock_irq(&b->lock);
 
 	return mapex_range_wait(cls, r, state, holder_mode, holder_pid);
 }
@@ -522,37 +482,35 @@ static int __mapex_range_trylock(struct mapex_lock_table *t, const void *key,
 				 unsigned int mode, bool nested)
 {
 	struct mapex_lock_class *cls = t->cls;
-	struct mapex_rl_object *obj;
+	struct mapex_rl_bucket *b;
 	struct mapex_range *it;
+	unsigned long flags;
 	int ret;
 
 	ret = mapex_range_prepare(t, key, r, start, end, mode);
 	if (ret)
 		return ret;
-	obj = mapex_obj_get_locked(t, key, GFP_NOWAIT | __GFP_NOWARN);
-	if (IS_ERR(obj)) {
-		__release(&obj->lock);	/* sparse: nothing was locked */
-		return PTR_ERR(obj);
-	}
+	b = mapex_bucket(t, key);
+	spin_lock_irqsave(&b->lock, flags);
 
 	/* a nested request ignores waiters: it must not queue behind them */
-	mapex_for_each_overlap(it, obj, r) {
+	mapex_for_each_overlap(it, b, r) {
 		if (mapex_compatible(cls, mode, it->mode))
 			continue;
 		if (!nested || it->state == MAPEX_RS_GRANTED) {
-			mapex_obj_unlock_put(obj);
+			spin_unlock_irqrestore(&b->lock, flags);
 			return 0;
 		}
 	}
 	/* ...but they now wait for it, as for any earlier holder */
-	if (nested && obj->nr_waiting) {
-		mapex_for_each_overlap(it, obj, r) {
+	if (nested && b->nr_waiting) {
+		mapex_for_each_overlap(it, b, r) {
 			if (!mapex_compatible(cls, mode, it->mode))
 				it->blocking++;
 		}
 	}
-	mapex_insert_locked(obj, r, MAPEX_RS_GRANTED);
-	spin_unlock(&obj->lock);
+	mapex_insert_locked(b, r, MAPEX_RS_GRANTED);
+	spin_unlock_irqrestore(&b->lock, flags);
 
 	if (nested)
 		lock_acquire_shared_recursive(&cls->dep_map, 0, 1, NULL, _RET_IP_);
@@ -578,17 +536,16 @@ int mapex_range_trylock_nested(struct mapex_lock_table *t, const void *key,
 
 void mapex_range_unlock(struct mapex_range *r)
 {
-	struct mapex_rl_object *obj;
-	struct mapex_lock_class *cls;
+	struct mapex_rl_bucket *b;
+	unsigned long flags;
 
 	if (WARN(r->state != MAPEX_RS_GRANTED,
 		 "mapex: unlock of a range that is not held (state %#x)\n",
 		 r->state))
 		return;
-	obj = r->obj;
-	cls = obj->table->cls;
-	lock_release(&cls->dep_map, _RET_IP_);
-	spin_lock(&obj->lock);
-	mapex_remove_locked(cls, obj, r);
-	mapex_obj_unlock_put(obj);
+	b = r->bucket;
+	lock_release(&b->cls->dep_map, _RET_IP_);
+	spin_lock_irqsave(&b->lock, flags);
+	mapex_remove_locked(b, r);
+	spin_unlock_irqrestore(&b->lock, flags);
 }

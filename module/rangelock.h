@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * module/rangelock.h - API of the mapex multi-mode range lock: lock classes
- * (compatibility matrix, lockdep map, per-mode counters), per-object lock
- * tables and the caller-provided range handles.
+ * (compatibility matrix, lockdep map, per-mode counters), tables of
+ * per-object locks and the caller-provided range handles.
  *
  * Semantics, fairness argument and costs: docs/rangelock.md.
  * Implementation and lock ordering: module/rangelock.c.
@@ -12,7 +12,6 @@
 
 #include <linux/types.h>
 #include <linux/rbtree.h>
-#include <linux/rhashtable-types.h>
 #include <linux/lockdep_types.h>
 
 #include "../include/mapex/modes.h"
@@ -20,7 +19,10 @@
 #define MAPEX_MAX_MODES		8
 
 struct task_struct;
-struct mapex_rl_object;
+struct mapex_rl_bucket;
+
+/* A position in a table: (object pointer, byte offset) as one number. */
+typedef unsigned __int128 mapex_itpos_t;
 
 /*
  * A request for a range in one mode, provided by the caller (usually on its
@@ -32,8 +34,8 @@ struct mapex_range {
 	struct rb_node		rb;		/* in the object's interval tree */
 	u64			start;		/* first byte */
 	u64			last;		/* last byte (end - 1) */
-	u64			subtree_last;	/* interval tree augmentation */
-	struct mapex_rl_object	*obj;		/* per-object lock it is queued on */
+	mapex_itpos_t		subtree_last;	/* interval tree augmentation */
+	struct mapex_rl_bucket	*bucket;	/* where it is queued */
 	const void		*key;		/* the object (inode), for tracing */
 	struct task_struct	*task;		/* waiting task; NULL once granted */
 	u64			seq;		/* arrival order within the object */
@@ -97,20 +99,26 @@ void mapex_class_exit(struct mapex_lock_class *cls);
 void mapex_class_read_stats(const struct mapex_lock_class *cls,
 			    unsigned int mode, struct mapex_mode_stats *st);
 
-/* Per-object locks, created on first use and freed when idle. */
+/*
+ * Per-object locks: a fixed array of buckets, sized by CPU count at init,
+ * each holding the requests of the objects that hash to it.  An idle
+ * object costs nothing; locking never allocates.
+ */
 struct mapex_lock_table {
-	struct rhashtable	ht;
+	struct mapex_rl_bucket	*buckets;
+	unsigned int		hash_bits;
 	struct mapex_lock_class	*cls;
 };
 
 int mapex_table_init(struct mapex_lock_table *t, struct mapex_lock_class *cls);
+/* WARNs if an object still has a holder or waiter. */
 void mapex_table_destroy(struct mapex_lock_table *t);
-/* Objects with at least one holder or waiter. */
-unsigned long mapex_table_live_objects(const struct mapex_lock_table *t);
+/* Objects with at least one holder or waiter (walks the whole table). */
+unsigned long mapex_table_busy_keys(struct mapex_lock_table *t);
 
 /*
  * Lock [start, end) of object @key in @mode.  @key is never dereferenced.
- * Returns 0, -EINVAL (empty range or bad mode; WARNs) or -ENOMEM.
+ * Returns 0 or -EINVAL (empty range or bad mode; WARNs).
  */
 int mapex_range_lock(struct mapex_lock_table *t, const void *key,
 		     struct mapex_range *r, u64 start, u64 end,
@@ -131,7 +139,10 @@ int mapex_range_trylock(struct mapex_lock_table *t, const void *key,
 int mapex_range_trylock_nested(struct mapex_lock_table *t, const void *key,
 			       struct mapex_range *r, u64 start, u64 end,
 			       unsigned int mode);
-/* Process context only.  Unlocking a range not held WARNs. */
+/*
+ * Any context, interrupts included (an asynchronous IO completion may
+ * release its range there).  Unlocking a range not held WARNs.
+ */
 void mapex_range_unlock(struct mapex_range *r);
 
 static inline const void *mapex_range_key(const struct mapex_range *r)

@@ -3,13 +3,15 @@
  * tests/unit/model.c - randomized model test of module/rangelock.c, built
  * plain, with ThreadSanitizer and with AddressSanitizer.
  *
- * Worker threads take random ranges of two keys in random modes (lock,
+ * Worker threads take random ranges of three keys in random modes (lock,
  * killable lock, trylock, and nested trylock while holding), a killer
  * thread sends "fatal signals" at random, and an independent checker (a
  * mutex and a list of its own, not the lock's structures) asserts at every
  * grant that no two incompatible granted ranges overlap.  A watchdog fails
  * the run if any request waits longer than a bound far above the expected
- * wait (starvation or a lost wakeup).
+ * wait (starvation or a lost wakeup).  Two of the keys share a bucket of
+ * the table and the third does not, so requests of different objects in
+ * one bucket tree are exercised on every run.
  *
  * Usage: model SECONDS; reports PASS/FAIL lines prefixed by $MODEL_FLAVOUR.
  */
@@ -18,7 +20,7 @@
 #include "harness.h"
 
 #define NR_WORKERS	6
-#define NR_KEYS		2
+#define NR_KEYS		3
 #define SPACE		256		/* bytes of each "file" in use */
 #define MAX_HELD	(NR_WORKERS * 2)
 
@@ -30,7 +32,27 @@ static const u8 model_compat[MAPEX_NR_MODES] = {
 };
 
 static struct mapex_lock_table T;
-static int keys[NR_KEYS];
+static const void *keys[NR_KEYS];
+static char key_pool[1 << 16];	/* candidate keys: their addresses */
+
+/* keys[0] and keys[1] hash to one bucket, keys[2] to another */
+static void pick_keys(void)
+{
+	u32 first = hash_ptr(&key_pool[0], T.hash_bits);
+
+	keys[0] = &key_pool[0];
+	keys[1] = keys[2] = NULL;
+	for (size_t i = 1; i < sizeof(key_pool) && !(keys[1] && keys[2]); i++) {
+		u32 h = hash_ptr(&key_pool[i], T.hash_bits);
+
+		if (h == first && !keys[1])
+			keys[1] = &key_pool[i];
+		else if (h != first && !keys[2])
+			keys[2] = &key_pool[i];
+	}
+	if (!keys[1] || !keys[2])
+		abort();
+}
 static int stop;
 static const char *flavour = "plain";
 
@@ -126,7 +148,7 @@ static void *worker_fn(void *arg)
 
 	__atomic_store_n(&w->task, current, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
-		const void *key = &keys[rnd(w, NR_KEYS)];
+		const void *key = keys[rnd(w, NR_KEYS)];
 		unsigned int m = rnd(w, MAPEX_NR_MODES), kind = rnd(w, 8);
 		struct mapex_range r, n;
 		u64 s, e, ns, ne;
@@ -230,6 +252,7 @@ int main(int argc, char **argv)
 	if (mapex_class_init(&mapex_default_class) ||
 	    mapex_table_init(&T, &mapex_default_class))
 		abort();
+	pick_keys();
 	for (int i = 0; i < NR_WORKERS; i++) {
 		W[i].seed = 1000u + (unsigned int)i * 7919u + (unsigned int)time(NULL);
 		pthread_create(&W[i].thread, NULL, worker_fn, &W[i]);
@@ -283,7 +306,7 @@ int main(int argc, char **argv)
 	h_report(name, acquired == (u64)chk_grants && lockdep == 0,
 		 "acquired counter or lockdep balance off");
 	snprintf(name, sizeof(name), "model/%s/idle", flavour);
-	h_report(name, mapex_table_live_objects(&T) == 0, "objects left");
+	h_report(name, mapex_table_busy_keys(&T) == 0, "objects left");
 	mapex_table_destroy(&T);
 	mapex_class_exit(&mapex_default_class);
 	return h_failed;

@@ -3,7 +3,7 @@
  * tests/unit/test_rangelock.c - deterministic tests of module/rangelock.c:
  * every matrix cell, matrix validation, range edges, FIFO order, trylock,
  * nested trylock, killable waits, bad input (WARN => abort, checked in a
- * forked child), idle objects freed, allocation failure, instrumentation.
+ * forked child), idle objects, objects sharing a bucket, instrumentation.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -17,7 +17,7 @@ static const char *const mname[] = MAPEX_MODE_NAMES;
 
 static int idle(void)
 {
-	return mapex_table_live_objects(&T) == 0 && shim_lockdep_held == 0;
+	return mapex_table_busy_keys(&T) == 0 && shim_lockdep_held == 0;
 }
 
 static void test_matrix(void)
@@ -111,7 +111,7 @@ static void test_edges(void)
 
 	mapex_range_lock(&T, &K1, &a, 0, U64_MAX, X);
 	h_report("edge/other-key", mapex_range_trylock(&T, &K2, &b, 0, U64_MAX, X) == 1 &&
-		 mapex_table_live_objects(&T) == 2, NULL);
+		 mapex_table_busy_keys(&T) == 2, NULL);
 	mapex_range_unlock(&b);
 	h_report("edge/accessors", mapex_range_key(&a) == &K1 &&
 		 mapex_range_start(&a) == 0 && mapex_range_end(&a) == U64_MAX &&
@@ -194,13 +194,13 @@ static void test_trylock(void)
 
 	mapex_range_lock(&T, &K1, &a, 0, 100, MAPEX_MODE_FAULT);
 	h_start(&w, &T, &K1, 0, 100, MAPEX_MODE_INVAL, H_LOCK);
-	live = mapex_table_live_objects(&T);
+	live = mapex_table_busy_keys(&T);
 	/* compatible with the holder, but an incompatible waiter is queued */
 	ok = mapex_range_trylock(&T, &K1, &b, 50, 60, MAPEX_MODE_BUFFERED) == 0;
 	h_report("trylock/respects-waiters", ok, NULL);
 	ok = mapex_range_trylock(&T, &K1, &b, 100, 200, MAPEX_MODE_INVAL) == 1;
 	mapex_range_unlock(&b);
-	h_report("trylock/disjoint", ok && mapex_table_live_objects(&T) == live, NULL);
+	h_report("trylock/disjoint", ok && mapex_table_busy_keys(&T) == live, NULL);
 
 	/* nested: ignores the waiter, which then waits for it as well */
 	ok = mapex_range_trylock_nested(&T, &K1, &b, 50, 60, MAPEX_MODE_BUFFERED) == 1;
@@ -353,14 +353,32 @@ static void test_table(void)
 
 	for (int i = 0; i < 100; i++)
 		ok &= mapex_range_lock(&T, &keys[i], &r[i], 0, 10, MAPEX_MODE_FAULT) == 0;
-	ok &= mapex_table_live_objects(&T) == 100;
+	ok &= mapex_table_busy_keys(&T) == 100;
 	for (int i = 0; i < 100; i++)
 		mapex_range_unlock(&r[i]);
 	h_report("table/idle-objects-freed", ok && idle(), NULL);
 
-	shim_fail_alloc_after = 1;
-	ok = mapex_range_lock(&T, &K1, &x, 0, 10, MAPEX_MODE_FAULT) == -ENOMEM;
-	h_report("table/enomem", ok && idle(), NULL);
+	/* two objects in one bucket, and adjacent keys, stay independent */
+	static char pool[1 << 16];
+	const void *k0 = &pool[0], *k1 = NULL;
+
+	for (size_t i = 1; i < sizeof(pool) && !k1; i++)
+		if (hash_ptr(&pool[i], T.hash_bits) == hash_ptr(k0, T.hash_bits))
+			k1 = &pool[i];
+	ok = k1 && mapex_range_lock(&T, k0, &r[0], 0, U64_MAX, MAPEX_MODE_INVAL) == 0 &&
+	     mapex_range_trylock(&T, k1, &r[1], 0, U64_MAX, MAPEX_MODE_INVAL) == 1 &&
+	     mapex_range_trylock(&T, &pool[1], &x, 0, 1, MAPEX_MODE_INVAL) == 1 &&
+	     mapex_table_busy_keys(&T) == 3;
+	h_report("table/shared-bucket", ok, NULL);
+	/* in the shared bucket, each object still conflicts with itself */
+	ok = mapex_range_trylock(&T, k1, &r[2], 5, 6, MAPEX_MODE_FAULT) == 0 &&
+	     mapex_range_trylock(&T, k0, &r[2], U64_MAX - 1, U64_MAX,
+				 MAPEX_MODE_DIRECT) == 0;
+	h_report("table/shared-bucket-conflicts", ok, NULL);
+	mapex_range_unlock(&x);
+	mapex_range_unlock(&r[1]);
+	mapex_range_unlock(&r[0]);
+	h_report("table/shared-bucket-idle", idle(), NULL);
 }
 
 int main(void)

@@ -100,7 +100,7 @@ void shim_warn(const char *file, int line, const char *fmt, ...);
 #define WARN_ON_ONCE(cond)	WARN_ON(cond)
 #define BUG_ON(cond)		do { if (cond) abort(); } while (0)
 
-/* ---- spinlocks and mutexes ---- */
+/* ---- spinlocks ---- */
 typedef struct { int locked; } spinlock_t;
 extern __thread int shim_spin_depth;
 
@@ -127,14 +127,12 @@ static inline void spin_unlock(spinlock_t *l)
 	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
 }
 
-struct mutex { pthread_mutex_t m; };
-#define DEFINE_MUTEX(name) struct mutex name = { PTHREAD_MUTEX_INITIALIZER }
-void mutex_lock(struct mutex *m);
-static inline void mutex_unlock(struct mutex *m) { pthread_mutex_unlock(&m->m); }
+/* no interrupts in userspace: the irq variants are the plain lock */
+#define spin_lock_irq(l)			spin_lock(l)
+#define spin_unlock_irq(l)			spin_unlock(l)
+#define spin_lock_irqsave(l, flags)		((flags) = 0, spin_lock(l))
+#define spin_unlock_irqrestore(l, flags)	((void)(flags), spin_unlock(l))
 
-/* ---- RCU: object memory is type-stable, the hash lookup is atomic ---- */
-#define rcu_read_lock()		do { } while (0)
-#define rcu_read_unlock()	do { } while (0)
 
 /* ---- lockdep: a per-thread count of annotated holds ---- */
 #define CONFIG_DEBUG_LOCK_ALLOC 1
@@ -175,7 +173,15 @@ struct task_struct {
 	pid_t pid;
 };
 
-struct task_struct *shim_current(void);
+/* current: the thread's task, created on first use (shim_current_slow) */
+extern __thread struct task_struct *shim_task;
+struct task_struct *shim_current_slow(void);
+static inline struct task_struct *shim_current(void)
+{
+	struct task_struct *p = shim_task;
+
+	return likely(p) ? p : shim_current_slow();
+}
 #define current shim_current()
 void set_current_state(int state);
 #define __set_current_state(s) set_current_state(s)
@@ -185,7 +191,12 @@ void get_task_struct(struct task_struct *p);
 void put_task_struct(struct task_struct *p);
 void shim_send_fatal(struct task_struct *p);	/* test hook: "kill -9" */
 void shim_clear_fatal(void);
-void might_sleep(void);
+void shim_sleep_in_atomic(void);
+static inline void might_sleep(void)
+{
+	if (unlikely(shim_spin_depth))
+		shim_sleep_in_atomic();
+}
 
 static inline bool fatal_signal_pending(struct task_struct *p)
 {
@@ -199,8 +210,12 @@ static inline pid_t task_pid_nr(struct task_struct *p)
 
 u64 ktime_get_ns(void);
 
-/* ---- per-CPU counters: SHIM_NR_CPUS slots, threads hashed onto them ---- */
-#define SHIM_NR_CPUS		8
+/*
+ * ---- per-CPU counters: SHIM_NR_CPUS slots, one per live thread ----
+ * The owner updates its slot with plain (relaxed) loads and stores, as
+ * this_cpu_add() does on a CPU; readers sum the slots with READ_ONCE().
+ */
+#define SHIM_NR_CPUS		64
 #define SHIM_PCPU_STRIDE	4096
 extern __thread unsigned int shim_cpu;
 void *shim_alloc_percpu(size_t size);
@@ -210,53 +225,33 @@ void *shim_alloc_percpu(size_t size);
 	((__typeof__(p))((char *)(p) + (size_t)(cpu) * SHIM_PCPU_STRIDE))
 #define for_each_possible_cpu(cpu) \
 	for ((cpu) = 0; (cpu) < SHIM_NR_CPUS; (cpu)++)
-#define this_cpu_add(pcp, v)						\
-	__atomic_fetch_add((__typeof__(&(pcp)))((char *)&(pcp) +	\
-			   (size_t)shim_cpu * SHIM_PCPU_STRIDE),	\
-			   (v), __ATOMIC_RELAXED)
+#define this_cpu_add(pcp, v) do {					\
+	__typeof__(&(pcp)) __p = (__typeof__(&(pcp)))((char *)&(pcp) +	\
+			(size_t)shim_cpu * SHIM_PCPU_STRIDE);		\
+	__atomic_store_n(__p, __atomic_load_n(__p, __ATOMIC_RELAXED) + (v), \
+			 __ATOMIC_RELAXED);				\
+} while (0)
 #define this_cpu_inc(pcp)	this_cpu_add(pcp, 1)
 
-/* ---- slab: type-stable caches (memory is reused, never returned) ---- */
+/* ---- allocation, hashing and sizing ---- */
 #define GFP_KERNEL		0x1u
-#define GFP_NOWAIT		0x2u
-#define __GFP_NOWARN		0x4u
-#define SLAB_TYPESAFE_BY_RCU	0x1u
-#define SLAB_HWCACHE_ALIGN	0x2u
+#define nr_cpu_ids		((unsigned int)SHIM_NR_CPUS)
+#define ____cacheline_aligned_in_smp	__attribute__((aligned(64)))
 
-struct kmem_cache;
-extern unsigned long shim_fail_alloc_after;	/* 0: never fail */
-struct kmem_cache *kmem_cache_create(const char *name, size_t size,
-				     size_t align, slab_flags_t flags,
-				     void (*ctor)(void *));
-void kmem_cache_destroy(struct kmem_cache *c);
-void *kmem_cache_alloc(struct kmem_cache *c, gfp_t gfp);
-void kmem_cache_free(struct kmem_cache *c, void *obj);
+void *kvcalloc(size_t n, size_t size, gfp_t gfp);
+#define kvfree(p)		free(p)
 
-/* ---- rhashtable subset: fixed buckets, locked updates, atomic lookup ---- */
-struct rhash_head { struct rhash_head *next; };
-struct rhashtable_params {
-	u16 key_len;
-	u16 key_offset;
-	u16 head_offset;
-	bool automatic_shrinking;
-};
-#define SHIM_RHT_BUCKETS	1024
-struct rhashtable {
-	struct rhash_head **buckets;
-	spinlock_t *locks;
-	atomic_t nelems;
-	struct rhashtable_params p;
-};
+static inline u32 hash_ptr(const void *p, unsigned int bits)
+{
+	return (u32)(((u64)(uintptr_t)p * 0x61c8864680b583ebull) >> (64 - bits));
+}
 
-int rhashtable_init(struct rhashtable *ht, const struct rhashtable_params *p);
-void rhashtable_destroy(struct rhashtable *ht);
-void *shim_rht_lookup(struct rhashtable *ht, const void *key);
-void *shim_rht_insert(struct rhashtable *ht, struct rhash_head *obj);
-int shim_rht_remove(struct rhashtable *ht, struct rhash_head *obj);
-#define rhashtable_lookup(ht, key, params)	shim_rht_lookup(ht, key)
-#define rhashtable_lookup_fast(ht, key, params)	shim_rht_lookup(ht, key)
-#define rhashtable_lookup_get_insert_fast(ht, obj, params) \
-	shim_rht_insert(ht, obj)
-#define rhashtable_remove_fast(ht, obj, params)	shim_rht_remove(ht, obj)
+static inline unsigned long roundup_pow_of_two(unsigned long n)
+{
+	return n <= 1 ? 1 : 1UL << (64 - __builtin_clzl(n - 1));
+}
+
+#define ilog2(n)		(63 - __builtin_clzl((unsigned long)(n)))
+#define clamp(v, lo, hi)	((v) < (lo) ? (lo) : (v) > (hi) ? (hi) : (v))
 
 #endif /* MAPEX_KSHIM_H */
