@@ -278,7 +278,10 @@ static long mapex_inflight_sum(void)
  * Called after every hook is removed.  A task redirected just before the
  * removal may not have reached mapex_wrapper_enter() yet: RCU-tasks waits
  * for it (it has not voluntarily scheduled since).  Then wait for the
- * wrappers, sleeping ones included, and once more for their tails.
+ * wrappers, sleeping ones included, and once more for their tails: in task
+ * context RCU-tasks covers them, in interrupt context (an asynchronous IO
+ * completion leaving after its unlock) plain RCU does, since an interrupt
+ * handler is a read-side critical section.
  */
 void mapex_hooks_drain(void)
 {
@@ -286,4 +289,5 @@ void mapex_hooks_drain(void)
 	while (mapex_inflight_sum() > 0)
 		msleep(20);
 	synchronize_rcu_tasks();
+	synchronize_rcu();
 }

@@ -39,7 +39,6 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uio.h>
-#include <linux/workqueue.h>
 
 #include "hold.h"
 #include "hook.h"
@@ -49,7 +48,6 @@
 #include "trace.h"
 
 static struct mapex_lock_table mapex_table;
-static struct workqueue_struct *mapex_wq;
 static DEFINE_MUTEX(mapex_profiles_mutex);	/* hooked/selected state */
 
 /* ---- profiles ---------------------------------------------------------- */
@@ -311,16 +309,15 @@ static void mapex_contention_end(const struct mapex_range *w,
 
 /*
  * An asynchronous direct IO keeps its range from submission until its
- * completion: ki_complete is wrapped and the range is released after the
- * original completion has run (the unlock must run in task context: from
- * interrupt context it goes to a work item).  The context pins the module.
+ * completion: ki_complete is wrapped and the range is released right after
+ * the original completion has run, in whatever context that is (the range
+ * lock's unlock is irq-safe).  The context pins the module.
  */
 struct mapex_aio {
 	struct mapex_hold	hold;
 	void			(*ki_complete)(struct kiocb *iocb, long ret);
 	struct kiocb		*iocb;
 	refcount_t		ref;	/* submitter + completion */
-	struct work_struct	work;
 	struct hlist_node	node;	/* in mapex_aio_table, by iocb */
 };
 
@@ -350,30 +347,20 @@ static struct mapex_aio *mapex_aio_take(struct kiocb *iocb)
 	return NULL;
 }
 
-static void mapex_aio_unlock_work(struct work_struct *work)
-{
-	struct mapex_aio *a = container_of(work, struct mapex_aio, work);
-
-	if (a->hold.state == MAPEX_HOLD_LOCKED)
-		mapex_unlock_hold(&a->hold);
-	kfree(a);
-	mapex_wrapper_leave();
-	module_put(THIS_MODULE);
-}
-
 /*
- * The last reference releases the range: at once in task context (iomap's
- * write completions and io_uring task work run there), from a work item in
- * interrupt context (read completions run in the bio's end_io).
+ * The last reference releases the range, in task context (iomap's write
+ * completions, io_uring task work) or in interrupt context (read
+ * completions run in the bio's end_io), then the module pin.
  */
 static void mapex_aio_put(struct mapex_aio *a)
 {
 	if (!refcount_dec_and_test(&a->ref))
 		return;
-	if (in_task())
-		mapex_aio_unlock_work(&a->work);
-	else
-		queue_work(mapex_wq, &a->work);
+	if (a->hold.state == MAPEX_HOLD_LOCKED)
+		mapex_unlock_hold(&a->hold);
+	kfree(a);
+	mapex_wrapper_leave();
+	module_put(THIS_MODULE);
 }
 
 static void mapex_aio_complete(struct kiocb *iocb, long ret)
@@ -496,7 +483,6 @@ static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 	aio->iocb = iocb;
 	aio->ki_complete = iocb->ki_complete;
 	refcount_set(&aio->ref, 2);
-	INIT_WORK(&aio->work, mapex_aio_unlock_work);
 	spin_lock_irq(&mapex_aio_lock);
 	hlist_add_head(&aio->node, mapex_aio_bucket(iocb));
 	spin_unlock_irq(&mapex_aio_lock);
@@ -943,9 +929,6 @@ int mapex_interpose_init(const char *filesystems)
 	if (err)
 		goto out_class;
 	err = -ENOMEM;
-	mapex_wq = alloc_workqueue("mapex", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
-	if (!mapex_wq)
-		goto out_table;
 	for (i = 0; i < mapex_nr_profiles; i++) {
 		struct mapex_profile *p = &mapex_profiles[i];
 
@@ -985,8 +968,6 @@ out_stats:
 		free_percpu(mapex_profiles[i].stats);
 		mapex_profiles[i].stats = NULL;
 	}
-	destroy_workqueue(mapex_wq);
-out_table:
 	mapex_table_destroy(&mapex_table);
 out_class:
 	mapex_class_exit(&mapex_default_class);
@@ -1005,7 +986,6 @@ void mapex_interpose_exit(void)
 	mapex_hooks_remove(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
 	/* Sleeping wrappers and in-flight async IO finish before teardown. */
 	mapex_hooks_drain();
-	destroy_workqueue(mapex_wq);
 	mapex_table_destroy(&mapex_table);
 	mapex_class_exit(&mapex_default_class);
 	for (i = 0; i < mapex_nr_profiles; i++)
