@@ -52,6 +52,7 @@
 #include <linux/log2.h>
 #include <linux/percpu.h>
 #include <linux/rbtree.h>
+#include <linux/rbtree_augmented.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -99,10 +100,13 @@ static void mapex_it_insert_fast(struct mapex_range *r,
 				 struct rb_root_cached *root)
 {
 	if (RB_EMPTY_ROOT(&root->rb_root)) {
+		/* what the rebalancing does for a lone node: a black root */
 		r->subtree_last = MAPEX_IT_LAST(r);
-		rb_link_node(&r->rb, NULL, &root->rb_root.rb_node);
-		rb_insert_augmented_cached(&r->rb, root, true,
-					   &mapex_it_augment);
+		r->rb.rb_left = NULL;
+		r->rb.rb_right = NULL;
+		rb_set_parent_color(&r->rb, NULL, RB_BLACK);
+		root->rb_root.rb_node = &r->rb;
+		root->rb_leftmost = &r->rb;
 		return;
 	}
 	mapex_it_insert(r, root);
