@@ -37,24 +37,44 @@ static struct mapex_hold_bucket *mapex_hold_bucket(const struct task_struct *t)
 	return &mapex_hold_table[hash_ptr(t, MAPEX_HOLD_HASH_BITS)];
 }
 
+/* Does the current task hold (or bypass with) a range?  Bucket locked. */
+static bool mapex_bucket_has_holder(struct mapex_hold_bucket *b)
+{
+	struct mapex_hold *o;
+
+	hlist_for_each_entry(o, &b->head, node) {
+		if (o->task == current &&
+		    (o->state == MAPEX_HOLD_LOCKED ||
+		     o->state == MAPEX_HOLD_BYPASS))
+			return true;
+	}
+	return false;
+}
+
 bool mapex_hold_register(struct mapex_hold *h)
 {
 	struct mapex_hold_bucket *b = mapex_hold_bucket(current);
-	struct mapex_hold *o;
-	bool nested = false;
+	bool nested;
 
 	h->task = current;
 	h->state = MAPEX_HOLD_NONE;
 	spin_lock(&b->lock);
-	hlist_for_each_entry(o, &b->head, node) {
-		if (o->task == current &&
-		    (o->state == MAPEX_HOLD_LOCKED ||
-		     o->state == MAPEX_HOLD_BYPASS)) {
-			nested = true;
-			break;
-		}
-	}
+	nested = mapex_bucket_has_holder(b);
 	hlist_add_head(&h->node, &b->head);
+	spin_unlock(&b->lock);
+	return nested;
+}
+
+bool mapex_hold_prepare_unlisted(struct mapex_hold *h)
+{
+	struct mapex_hold_bucket *b = mapex_hold_bucket(current);
+	bool nested;
+
+	INIT_HLIST_NODE(&h->node);
+	h->task = current;
+	h->state = MAPEX_HOLD_NONE;
+	spin_lock(&b->lock);
+	nested = mapex_bucket_has_holder(b);
 	spin_unlock(&b->lock);
 	return nested;
 }
@@ -63,8 +83,11 @@ void mapex_hold_unregister(struct mapex_hold *h)
 {
 	struct mapex_hold_bucket *b = mapex_hold_bucket(h->task);
 
+	/* only the owner adds or removes its record: no race on this test */
+	if (hlist_unhashed(&h->node))
+		return;
 	spin_lock(&b->lock);
-	hlist_del(&h->node);
+	hlist_del_init(&h->node);
 	spin_unlock(&b->lock);
 }
 

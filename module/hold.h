@@ -38,6 +38,13 @@ struct mapex_hold {
 void mapex_hold_init(void);
 /* Registers @h for the current task; true if it already held a range. */
 bool mapex_hold_register(struct mapex_hold *h);
+/*
+ * Prepares @h without listing it (for requests nothing can nest inside,
+ * such as faults: one lock round trip instead of two); true if the current
+ * task already held a range.  mapex_hold_register() may list it later.
+ */
+bool mapex_hold_prepare_unlisted(struct mapex_hold *h);
+/* Unlists @h if it is listed; a no-op for an unlisted record. */
 void mapex_hold_unregister(struct mapex_hold *h);
 /* Does the current task hold [start, end) of @inode in one of @modes (bits)? */
 bool mapex_current_covers(const struct inode *inode, u64 start, u64 end,

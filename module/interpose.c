@@ -210,21 +210,30 @@ static void mapex_bypass(struct mapex_hold *h, enum mapex_counter why)
 
 enum mapex_wait {
 	MAPEX_WAIT_KILLABLE,	/* sleep until granted or killed */
-	MAPEX_WAIT_NEVER,	/* IOCB_NOWAIT, faults: try once */
+	MAPEX_WAIT_NEVER,	/* IOCB_NOWAIT: try once */
+	/*
+	 * Faults: try once, and leave @h out of the hold table.  Nothing that
+	 * asks the table runs inside a fault handler (no hooked entry point,
+	 * no checkpoint), so only the nesting test is needed.
+	 */
+	MAPEX_WAIT_NEVER_UNLISTED,
 };
 
 /*
- * Register @h for the current task and request its range.  Returns 1 if the
- * caller may proceed (locked, covered by a range it holds, or bypassed and
- * counted), 0 if a non-waiting request would block (the caller decides),
+ * Register @h for the current task (unless @wait says unlisted) and request
+ * its range.  Returns 1 if the caller may proceed (locked, covered by a
+ * range it holds, or bypassed and counted), 0 if a non-waiting request
+ * would block (the caller decides),
  * or -EINTR if killed while waiting.  On 0 and -EINTR @h stays registered
  * in state WAITING or NONE; mapex_release() unregisters in every case.
  */
 static int mapex_acquire(struct mapex_hold *h, enum mapex_wait wait)
 {
+	bool nested = wait == MAPEX_WAIT_NEVER_UNLISTED ?
+		      mapex_hold_prepare_unlisted(h) : mapex_hold_register(h);
 	int ret;
 
-	if (mapex_hold_register(h)) {
+	if (nested) {
 		/* Nested: never queue behind waiters that may wait for us. */
 		if (mapex_current_covers(h->inode, h->start, h->end,
 					 BIT(h->mode) | BIT(MAPEX_MODE_INVAL))) {
@@ -241,7 +250,7 @@ static int mapex_acquire(struct mapex_hold *h, enum mapex_wait wait)
 					       MAPEX_CNT_UNGUARDED);
 		return 1;
 	}
-	if (wait == MAPEX_WAIT_NEVER) {
+	if (wait != MAPEX_WAIT_KILLABLE) {
 		ret = mapex_range_trylock(&mapex_table, h->inode, &h->range,
 					  h->start, h->end, h->mode);
 		if (ret == 0)
@@ -538,7 +547,7 @@ static vm_fault_t mapex_fault(struct mapex_profile *p, struct mapex_hook *hook,
 	}
 	mapex_set_request(&h, p, inode, op, MAPEX_MODE_FAULT, start,
 			  start + PAGE_SIZE);
-	got = mapex_acquire(&h, MAPEX_WAIT_NEVER);
+	got = mapex_acquire(&h, MAPEX_WAIT_NEVER_UNLISTED);
 	if (got == 0) {
 		bool may_drop = (vmf->flags & FAULT_FLAG_ALLOW_RETRY) &&
 				!(vmf->flags & FAULT_FLAG_RETRY_NOWAIT);
@@ -576,6 +585,8 @@ static vm_fault_t mapex_fault(struct mapex_profile *p, struct mapex_hook *hook,
 		 */
 		get_file(file);
 		mapex_release_fault_lock(vmf);
+		/* listed while it waits, for the contention callbacks */
+		mapex_hold_register(&h);
 		WRITE_ONCE(h.state, MAPEX_HOLD_WAITING);
 		got = mapex_range_lock_killable(&mapex_table, inode, &h.range,
 						h.start, h.end, h.mode);
