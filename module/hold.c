@@ -19,6 +19,7 @@
 
 static struct mapex_hold_bucket {
 	spinlock_t		lock;
+	unsigned int		nr;	/* records listed; written under lock */
 	struct hlist_head	head;
 } mapex_hold_table[1 << MAPEX_HOLD_HASH_BITS];
 
@@ -61,6 +62,7 @@ bool mapex_hold_register(struct mapex_hold *h)
 	spin_lock(&b->lock);
 	nested = mapex_bucket_has_holder(b);
 	hlist_add_head(&h->node, &b->head);
+	WRITE_ONCE(b->nr, b->nr + 1);
 	spin_unlock(&b->lock);
 	return nested;
 }
@@ -73,6 +75,13 @@ bool mapex_hold_prepare_unlisted(struct mapex_hold *h)
 	INIT_HLIST_NODE(&h->node);
 	h->task = current;
 	h->state = MAPEX_HOLD_NONE;
+	/*
+	 * Only this task lists or unlists its own records, so an empty
+	 * bucket seen without the lock means it has none, whatever other
+	 * tasks of the bucket are doing: the usual fault takes no lock here.
+	 */
+	if (!READ_ONCE(b->nr))
+		return false;
 	spin_lock(&b->lock);
 	nested = mapex_bucket_has_holder(b);
 	spin_unlock(&b->lock);
@@ -88,6 +97,7 @@ void mapex_hold_unregister(struct mapex_hold *h)
 		return;
 	spin_lock(&b->lock);
 	hlist_del_init(&h->node);
+	WRITE_ONCE(b->nr, b->nr - 1);
 	spin_unlock(&b->lock);
 }
 
