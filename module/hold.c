@@ -52,13 +52,19 @@ static bool mapex_bucket_has_holder(struct mapex_hold_bucket *b)
 	return false;
 }
 
-bool mapex_hold_register(struct mapex_hold *h)
+/* A new record of the current task, not yet requesting: its bucket. */
+static struct mapex_hold_bucket *mapex_hold_start(struct mapex_hold *h)
 {
-	struct mapex_hold_bucket *b = mapex_hold_bucket(current);
-	bool nested;
-
 	h->task = current;
 	h->state = MAPEX_HOLD_NONE;
+	return mapex_hold_bucket(current);
+}
+
+bool mapex_hold_register(struct mapex_hold *h)
+{
+	struct mapex_hold_bucket *b = mapex_hold_start(h);
+	bool nested;
+
 	spin_lock(&b->lock);
 	nested = mapex_bucket_has_holder(b);
 	hlist_add_head(&h->node, &b->head);
@@ -69,12 +75,10 @@ bool mapex_hold_register(struct mapex_hold *h)
 
 bool mapex_hold_prepare_unlisted(struct mapex_hold *h)
 {
-	struct mapex_hold_bucket *b = mapex_hold_bucket(current);
+	struct mapex_hold_bucket *b = mapex_hold_start(h);
 	bool nested;
 
 	INIT_HLIST_NODE(&h->node);
-	h->task = current;
-	h->state = MAPEX_HOLD_NONE;
 	/*
 	 * Only this task lists or unlists its own records, so an empty
 	 * bucket seen without the lock means it has none, whatever other

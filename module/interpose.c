@@ -223,8 +223,7 @@ enum mapex_wait {
  * Register @h for the current task (unless @wait says unlisted) and request
  * its range.  Returns 1 if the caller may proceed (locked, covered by a
  * range it holds, or bypassed and counted), 0 if a non-waiting request
- * would block (the caller decides),
- * or -EINTR if killed while waiting.  On 0 and -EINTR @h stays registered
+ * would block (the caller decides), or -EINTR if killed while waiting.  On 0 and -EINTR @h stays registered
  * in state WAITING or NONE; mapex_release() unregisters in every case.
  */
 static int mapex_acquire(struct mapex_hold *h, enum mapex_wait wait)
@@ -267,7 +266,7 @@ static int mapex_acquire(struct mapex_hold *h, enum mapex_wait wait)
 	if (ret == 1)
 		mapex_granted(h);
 	else
-		mapex_bypass(h, MAPEX_CNT_UNGUARDED);	/* -ENOMEM */
+		mapex_bypass(h, MAPEX_CNT_UNGUARDED);	/* -EINVAL: a bad request */
 	return 1;
 }
 
@@ -361,13 +360,18 @@ static struct mapex_aio *mapex_aio_take(struct kiocb *iocb)
  * completions, io_uring task work) or in interrupt context (read
  * completions run in the bio's end_io), then the module pin.
  */
+static void mapex_aio_free(struct mapex_aio *a)
+{
+	if (a->hold.state == MAPEX_HOLD_LOCKED)
+		mapex_unlock_hold(&a->hold);
+	kfree(a);
+}
+
 static void mapex_aio_put(struct mapex_aio *a)
 {
 	if (!refcount_dec_and_test(&a->ref))
 		return;
-	if (a->hold.state == MAPEX_HOLD_LOCKED)
-		mapex_unlock_hold(&a->hold);
-	kfree(a);
+	mapex_aio_free(a);
 	mapex_wrapper_leave();
 	module_put(THIS_MODULE);
 }
@@ -504,9 +508,7 @@ static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 		/* Completed (or failed) inline: ki_complete was not called. */
 		if (mapex_aio_take(iocb))
 			iocb->ki_complete = aio->ki_complete;
-		if (aio->hold.state == MAPEX_HOLD_LOCKED)
-			mapex_unlock_hold(&aio->hold);
-		kfree(aio);
+		mapex_aio_free(aio);
 		goto out;
 	}
 	/* In flight: the wrapper count and a module reference go with it. */

@@ -254,19 +254,16 @@ unsigned long mapex_table_busy_keys(struct mapex_lock_table *t)
 
 	for (i = 0; i < (1UL << t->hash_bits); i++) {
 		struct mapex_rl_bucket *b = &t->buckets[i];
-		const void *last_key = NULL;
+		const struct mapex_range *r, *prev = NULL;
 		struct rb_node *node;
 
 		spin_lock_irq(&b->lock);
 		/* in-order: each key's ranges are consecutive */
 		for (node = rb_first_cached(&b->root); node;
-		     node = rb_next(node)) {
-			const struct mapex_range *r =
-				rb_entry(node, struct mapex_range, rb);
-
-			if (r->key != last_key || node == rb_first_cached(&b->root))
+		     node = rb_next(node), prev = r) {
+			r = rb_entry(node, struct mapex_range, rb);
+			if (!prev || r->key != prev->key)
 				n++;
-			last_key = r->key;
 		}
 		spin_unlock_irq(&b->lock);
 	}
