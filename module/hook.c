@@ -279,9 +279,9 @@ static long mapex_inflight_sum(void)
  * removal may not have reached mapex_wrapper_enter() yet: RCU-tasks waits
  * for it (it has not voluntarily scheduled since).  Then wait for the
  * wrappers, sleeping ones included, and once more for their tails: in task
- * context RCU-tasks covers them, in interrupt context (an asynchronous IO
- * completion leaving after its unlock) plain RCU does, since an interrupt
- * handler is a read-side critical section.
+ * context RCU-tasks covers them, in softirq context (an asynchronous IO
+ * completion, or the tasklet releasing one, leaving after its unlock)
+ * plain RCU does, since a softirq handler is a read-side critical section.
  */
 void mapex_hooks_drain(void)
 {

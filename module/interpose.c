@@ -32,6 +32,8 @@
 #include <linux/fs.h>
 #include <linux/falloc.h>
 #include <linux/hash.h>
+#include <linux/interrupt.h>
+#include <linux/llist.h>
 #include <linux/refcount.h>
 #include <linux/file.h>
 #include <linux/mm.h>
@@ -318,8 +320,11 @@ static void mapex_contention_end(const struct mapex_range *w,
 /*
  * An asynchronous direct IO keeps its range from submission until its
  * completion: ki_complete is wrapped and the range is released right after
- * the original completion has run, in whatever context that is (the range
- * lock's unlock is irq-safe).  The context pins the module.
+ * the original completion has run.  In task or softirq context that is
+ * done at once.  A completion in hardirq context (a read's bio end_io)
+ * cannot take the softirq-safe bucket lock, so it hands the release to a
+ * tasklet, which runs as the interrupt returns.  The context pins the
+ * module until it is released.
  */
 struct mapex_aio {
 	struct mapex_hold	hold;
@@ -327,6 +332,7 @@ struct mapex_aio {
 	struct kiocb		*iocb;
 	refcount_t		ref;	/* submitter + completion */
 	struct hlist_node	node;	/* in mapex_aio_table, by iocb */
+	struct llist_node	deferred; /* on mapex_aio_deferred */
 };
 
 #define MAPEX_AIO_HASH_BITS	8
@@ -355,11 +361,7 @@ static struct mapex_aio *mapex_aio_take(struct kiocb *iocb)
 	return NULL;
 }
 
-/*
- * The last reference releases the range, in task context (iomap's write
- * completions, io_uring task work) or in interrupt context (read
- * completions run in the bio's end_io), then the module pin.
- */
+/* Free an async IO context, releasing its range if it holds one. */
 static void mapex_aio_free(struct mapex_aio *a)
 {
 	if (a->hold.state == MAPEX_HOLD_LOCKED)
@@ -367,13 +369,38 @@ static void mapex_aio_free(struct mapex_aio *a)
 	kfree(a);
 }
 
+/* The last reference: release the range, the in-flight count, the pin. */
+static void mapex_aio_release(struct mapex_aio *a)
+{
+	mapex_aio_free(a);
+	mapex_wrapper_leave();
+	module_put(THIS_MODULE);
+}
+
+static LLIST_HEAD(mapex_aio_deferred);
+
+static void mapex_aio_release_deferred(struct tasklet_struct *unused)
+{
+	struct llist_node *list = llist_del_all(&mapex_aio_deferred);
+	struct mapex_aio *a, *next;
+
+	llist_for_each_entry_safe(a, next, list, deferred)
+		mapex_aio_release(a);
+}
+
+static DECLARE_TASKLET(mapex_aio_tasklet, mapex_aio_release_deferred);
+
 static void mapex_aio_put(struct mapex_aio *a)
 {
 	if (!refcount_dec_and_test(&a->ref))
 		return;
-	mapex_aio_free(a);
-	mapex_wrapper_leave();
-	module_put(THIS_MODULE);
+	if (in_hardirq() || irqs_disabled()) {
+		/* the first to queue schedules; the tasklet takes them all */
+		if (llist_add(&a->deferred, &mapex_aio_deferred))
+			tasklet_schedule(&mapex_aio_tasklet);
+		return;
+	}
+	mapex_aio_release(a);
 }
 
 static void mapex_aio_complete(struct kiocb *iocb, long ret)
@@ -999,6 +1026,8 @@ void mapex_interpose_exit(void)
 	mapex_hooks_remove(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
 	/* Sleeping wrappers and in-flight async IO finish before teardown. */
 	mapex_hooks_drain();
+	/* the drain saw the last deferred release leave; now its tail */
+	tasklet_kill(&mapex_aio_tasklet);
 	mapex_table_destroy(&mapex_table);
 	mapex_class_exit(&mapex_default_class);
 	for (i = 0; i < mapex_nr_profiles; i++)

@@ -14,14 +14,19 @@
  *       -> mapping->invalidate_lock
  *         -> i_mmap_rwsem, folio lock, ...   (see docs/locking.md)
  *
- *   mapex_rl_bucket.lock (irq-safe spinlock, private to this file)
+ *   mapex_rl_bucket.lock (softirq-safe spinlock, private to this file)
  *     -> p->pi_lock, rq->lock     (wake_up_process, as any wait queue)
  *
  * The bucket spinlock is otherwise a leaf: nothing sleeps, allocates or
  * calls an instrumentation callback while holding it, and no code path
- * holds two bucket locks.  It is irq-safe because an unlock may come from
- * interrupt context (the completion of an asynchronous direct IO).  Two range locks of one task (two-inode
- * operations) are taken in inode address order.
+ * holds two bucket locks.  It is softirq-safe (taken with BHs disabled)
+ * because an unlock may come from softirq context (the completion of an
+ * asynchronous direct IO, or the tasklet that completions arriving in
+ * hardirq context hand their unlock to).  It is not irq-safe: masking
+ * interrupts on every lock and unlock costs more than the rare hand-off,
+ * so mapex_range_unlock() must not be called with interrupts disabled.
+ * Two range locks of one task (two-inode operations) are taken in inode
+ * address order.
  *
  * Algorithm: a table is a fixed array of buckets, chosen by hashing the
  * object (inode) pointer.  Each bucket keeps one interval tree (rbtree
@@ -93,34 +98,19 @@ INTERVAL_TREE_DEFINE(struct mapex_range, rb, mapex_itpos_t, subtree_last,
 		     MAPEX_IT_START, MAPEX_IT_LAST, static, mapex_it)
 
 /*
- * Insert and erase with a shortcut for a bucket with no other entry, the
- * common uncontended case: no tree walk, no rebalancing, no leftmost scan.
+ * The uncontended case is a bucket with no other entry: a lone node needs
+ * no tree walk, no rebalancing and no leftmost scan.
  */
-static void mapex_it_insert_fast(struct mapex_range *r,
-				 struct rb_root_cached *root)
+static inline bool mapex_bucket_idle(const struct mapex_rl_bucket *b)
 {
-	if (RB_EMPTY_ROOT(&root->rb_root)) {
-		/* what the rebalancing does for a lone node: a black root */
-		r->subtree_last = MAPEX_IT_LAST(r);
-		r->rb.rb_left = NULL;
-		r->rb.rb_right = NULL;
-		rb_set_parent_color(&r->rb, NULL, RB_BLACK);
-		root->rb_root.rb_node = &r->rb;
-		root->rb_leftmost = &r->rb;
-		return;
-	}
-	mapex_it_insert(r, root);
+	return RB_EMPTY_ROOT(&b->root.rb_root);
 }
 
-static void mapex_it_remove_fast(struct mapex_range *r,
-				 struct rb_root_cached *root)
+static inline bool mapex_range_alone(const struct mapex_rl_bucket *b,
+				     const struct mapex_range *r)
 {
-	if (root->rb_root.rb_node == &r->rb && !r->rb.rb_left &&
-	    !r->rb.rb_right) {
-		*root = RB_ROOT_CACHED;
-		return;
-	}
-	mapex_it_remove(r, root);
+	return b->root.rb_root.rb_node == &r->rb && !r->rb.rb_left &&
+	       !r->rb.rb_right;
 }
 
 #define mapex_for_each_overlap(it, b, r)				\
@@ -257,7 +247,7 @@ unsigned long mapex_table_busy_keys(struct mapex_lock_table *t)
 		const struct mapex_range *r, *prev = NULL;
 		struct rb_node *node;
 
-		spin_lock_irq(&b->lock);
+		spin_lock_bh(&b->lock);
 		/* in-order: each key's ranges are consecutive */
 		for (node = rb_first_cached(&b->root); node;
 		     node = rb_next(node), prev = r) {
@@ -265,7 +255,7 @@ unsigned long mapex_table_busy_keys(struct mapex_lock_table *t)
 			if (!prev || r->key != prev->key)
 				n++;
 		}
-		spin_unlock_irq(&b->lock);
+		spin_unlock_bh(&b->lock);
 	}
 	return n;
 }
@@ -287,9 +277,11 @@ mapex_bucket(const struct mapex_lock_table *t, const void *key)
 
 /* ---- grant, wait and release ---- */
 
-static int mapex_range_prepare(struct mapex_lock_table *t, const void *key,
-			       struct mapex_range *r, u64 start, u64 end,
-			       unsigned int mode)
+static __always_inline int mapex_range_prepare(struct mapex_lock_table *t,
+						const void *key,
+						struct mapex_range *r,
+						u64 start, u64 end,
+						unsigned int mode)
 {
 	if (WARN(start >= end || mode >= t->cls->nr_modes,
 		 "mapex: bad range request [%llu, %llu) mode %u\n",
@@ -303,6 +295,34 @@ static int mapex_range_prepare(struct mapex_lock_table *t, const void *key,
 	r->task = NULL;
 	r->blocking = 0;
 	return 0;
+}
+
+/*
+ * Grant @r in an idle bucket, bucket locked: it becomes the lone black
+ * root, what the rebalancing would make of it.  Its seq is left alone: seq
+ * orders waiters only, and @r never waited.
+ */
+static __always_inline void mapex_grant_idle_locked(struct mapex_rl_bucket *b,
+						    struct mapex_range *r)
+{
+	r->bucket = b;
+	r->state = MAPEX_RS_GRANTED;
+	r->subtree_last = MAPEX_IT_LAST(r);
+	r->rb.rb_left = NULL;
+	r->rb.rb_right = NULL;
+	rb_set_parent_color(&r->rb, NULL, RB_BLACK);
+	b->root.rb_root.rb_node = &r->rb;
+	b->root.rb_leftmost = &r->rb;
+}
+
+/* Queue or grant @r in a bucket that has other entries (bucket locked). */
+static void mapex_insert_locked(struct mapex_rl_bucket *b,
+				struct mapex_range *r, u8 state)
+{
+	r->bucket = b;
+	r->seq = b->seq++;
+	r->state = state;
+	mapex_it_insert(r, &b->root);
 }
 
 /* Called with the bucket lock held; w is granted and owned by its caller. */
@@ -323,17 +343,19 @@ static void mapex_grant_locked(struct mapex_rl_bucket *b, struct mapex_range *w)
  * Take @r out of its bucket's tree and release the entries that counted it:
  * every overlapping incompatible waiter if @r was granted, the later ones
  * if @r was itself waiting (a waiter counted only what was there before).
+ * The lone granted entry of a bucket is released inline by
+ * mapex_range_unlock(); this is the general case.
  */
-static void mapex_remove_locked(struct mapex_rl_bucket *b,
-				struct mapex_range *r)
+static noinline void mapex_remove_locked(struct mapex_rl_bucket *b,
+					 struct mapex_range *r)
 {
 	bool granted = r->state == MAPEX_RS_GRANTED;
 	struct mapex_range *it;
 
-	mapex_it_remove_fast(r, &b->root);
+	mapex_it_remove(r, &b->root);
 	if (!granted)
 		b->nr_waiting--;
-	/* the common case: nobody waits, nobody counted r */
+	/* nobody waits, so nobody counted r */
 	if (!b->nr_waiting)
 		goto out;
 	mapex_for_each_overlap(it, b, r) {
@@ -355,28 +377,19 @@ out:
 	r->state = MAPEX_RS_RELEASED;
 }
 
-static void mapex_insert_locked(struct mapex_rl_bucket *b,
-				struct mapex_range *r, u8 state)
-{
-	r->bucket = b;
-	r->seq = b->seq++;
-	r->state = state;
-	mapex_it_insert_fast(r, &b->root);
-}
-
 /* Fatal signal while waiting: undo, unless the grant won the race. */
 static int mapex_range_cancel(struct mapex_range *r)
 {
 	struct mapex_rl_bucket *b = r->bucket;
 
-	spin_lock_irq(&b->lock);
+	spin_lock_bh(&b->lock);
 	if (!READ_ONCE(r->task)) {
-		spin_unlock_irq(&b->lock);
+		spin_unlock_bh(&b->lock);
 		return 0;
 	}
 	r->task = NULL;
 	mapex_remove_locked(b, r);
-	spin_unlock_irq(&b->lock);
+	spin_unlock_bh(&b->lock);
 	return -EINTR;
 }
 
@@ -416,27 +429,24 @@ static int mapex_range_wait(struct mapex_lock_class *cls,
 	return ret;
 }
 
-static int __mapex_range_lock(struct mapex_lock_table *t, const void *key,
-			      struct mapex_range *r, u64 start, u64 end,
-			      unsigned int mode, unsigned int state)
+/*
+ * A lock request in a bucket that has other entries.  Called with the
+ * bucket locked; unlocks it.  Counts the overlapping incompatible entries;
+ * none: granted, else queued and waited for.
+ */
+static noinline int mapex_range_lock_busy(struct mapex_lock_class *cls,
+					  struct mapex_rl_bucket *b,
+					  struct mapex_range *r,
+					  unsigned int state)
+	__releases(&b->lock)
 {
-	struct mapex_lock_class *cls = t->cls;
 	struct mapex_range *it, *blocker = NULL;
 	unsigned int holder_mode = MAPEX_MODE_NONE;
-	struct mapex_rl_bucket *b;
-	pid_t holder_pid = 0;
+	pid_t holder_pid;
 	u32 blocking = 0;
-	int ret;
-
-	might_sleep();
-	ret = mapex_range_prepare(t, key, r, start, end, mode);
-	if (ret)
-		return ret;
-	b = mapex_bucket(t, key);
-	spin_lock_irq(&b->lock);
 
 	mapex_for_each_overlap(it, b, r) {
-		if (mapex_compatible(cls, mode, it->mode))
+		if (mapex_compatible(cls, r->mode, it->mode))
 			continue;
 		blocking++;
 		if (!blocker || (blocker->state != MAPEX_RS_GRANTED &&
@@ -444,10 +454,10 @@ static int __mapex_range_lock(struct mapex_lock_table *t, const void *key,
 			blocker = it;
 	}
 	lock_acquire_shared(&cls->dep_map, 0, 0, NULL, _RET_IP_);
-	if (likely(!blocking)) {
+	if (!blocking) {
 		mapex_insert_locked(b, r, MAPEX_RS_GRANTED);
-		spin_unlock_irq(&b->lock);
-		this_cpu_inc(cls->pcpu->acquired[mode]);
+		spin_unlock_bh(&b->lock);
+		this_cpu_inc(cls->pcpu->acquired[r->mode]);
 		return 0;
 	}
 
@@ -458,9 +468,35 @@ static int __mapex_range_lock(struct mapex_lock_table *t, const void *key,
 	r->task = current;
 	b->nr_waiting++;
 	mapex_insert_locked(b, r, MAPEX_RS_WAITING);
-	spin_unlock_irq(&b->lock);
+	spin_unlock_bh(&b->lock);
 
 	return mapex_range_wait(cls, r, state, holder_mode, holder_pid);
+}
+
+static __always_inline int __mapex_range_lock(struct mapex_lock_table *t,
+					      const void *key,
+					      struct mapex_range *r,
+					      u64 start, u64 end,
+					      unsigned int mode,
+					      unsigned int state)
+{
+	struct mapex_lock_class *cls = t->cls;
+	struct mapex_rl_bucket *b;
+	int ret;
+
+	might_sleep();
+	ret = mapex_range_prepare(t, key, r, start, end, mode);
+	if (ret)
+		return ret;
+	b = mapex_bucket(t, key);
+	spin_lock_bh(&b->lock);
+	if (unlikely(!mapex_bucket_idle(b)))
+		return mapex_range_lock_busy(cls, b, r, state);
+	mapex_grant_idle_locked(b, r);
+	spin_unlock_bh(&b->lock);
+	lock_acquire_shared(&cls->dep_map, 0, 0, NULL, _RET_IP_);
+	this_cpu_inc(cls->pcpu->acquired[mode]);
+	return 0;
 }
 
 int mapex_range_lock(struct mapex_lock_table *t, const void *key,
@@ -478,40 +514,58 @@ int mapex_range_lock_killable(struct mapex_lock_table *t, const void *key,
 	return __mapex_range_lock(t, key, r, start, end, mode, TASK_KILLABLE);
 }
 
-static int __mapex_range_trylock(struct mapex_lock_table *t, const void *key,
-				 struct mapex_range *r, u64 start, u64 end,
-				 unsigned int mode, bool nested)
+/*
+ * A trylock in a bucket that has other entries (bucket locked): grant @r
+ * if nothing incompatible overlaps it, else leave it out.  A nested request
+ * ignores waiters, since it must not queue behind them, but they now wait
+ * for it as for any earlier holder.
+ */
+static noinline bool mapex_trylock_busy_locked(struct mapex_lock_class *cls,
+					       struct mapex_rl_bucket *b,
+					       struct mapex_range *r,
+					       bool nested)
+{
+	struct mapex_range *it;
+
+	mapex_for_each_overlap(it, b, r) {
+		if (mapex_compatible(cls, r->mode, it->mode))
+			continue;
+		if (!nested || it->state == MAPEX_RS_GRANTED)
+			return false;
+	}
+	if (nested && b->nr_waiting) {
+		mapex_for_each_overlap(it, b, r) {
+			if (!mapex_compatible(cls, r->mode, it->mode))
+				it->blocking++;
+		}
+	}
+	mapex_insert_locked(b, r, MAPEX_RS_GRANTED);
+	return true;
+}
+
+static __always_inline int __mapex_range_trylock(struct mapex_lock_table *t,
+						 const void *key,
+						 struct mapex_range *r,
+						 u64 start, u64 end,
+						 unsigned int mode,
+						 bool nested)
 {
 	struct mapex_lock_class *cls = t->cls;
 	struct mapex_rl_bucket *b;
-	struct mapex_range *it;
-	unsigned long flags;
 	int ret;
 
 	ret = mapex_range_prepare(t, key, r, start, end, mode);
 	if (ret)
 		return ret;
 	b = mapex_bucket(t, key);
-	spin_lock_irqsave(&b->lock, flags);
-
-	/* a nested request ignores waiters: it must not queue behind them */
-	mapex_for_each_overlap(it, b, r) {
-		if (mapex_compatible(cls, mode, it->mode))
-			continue;
-		if (!nested || it->state == MAPEX_RS_GRANTED) {
-			spin_unlock_irqrestore(&b->lock, flags);
-			return 0;
-		}
+	spin_lock_bh(&b->lock);
+	if (likely(mapex_bucket_idle(b))) {
+		mapex_grant_idle_locked(b, r);
+	} else if (!mapex_trylock_busy_locked(cls, b, r, nested)) {
+		spin_unlock_bh(&b->lock);
+		return 0;
 	}
-	/* ...but they now wait for it, as for any earlier holder */
-	if (nested && b->nr_waiting) {
-		mapex_for_each_overlap(it, b, r) {
-			if (!mapex_compatible(cls, mode, it->mode))
-				it->blocking++;
-		}
-	}
-	mapex_insert_locked(b, r, MAPEX_RS_GRANTED);
-	spin_unlock_irqrestore(&b->lock, flags);
+	spin_unlock_bh(&b->lock);
 
 	if (nested)
 		lock_acquire_shared_recursive(&cls->dep_map, 0, 1, NULL, _RET_IP_);
@@ -538,7 +592,6 @@ int mapex_range_trylock_nested(struct mapex_lock_table *t, const void *key,
 void mapex_range_unlock(struct mapex_range *r)
 {
 	struct mapex_rl_bucket *b;
-	unsigned long flags;
 
 	if (WARN(r->state != MAPEX_RS_GRANTED,
 		 "mapex: unlock of a range that is not held (state %#x)\n",
@@ -546,7 +599,13 @@ void mapex_range_unlock(struct mapex_range *r)
 		return;
 	b = r->bucket;
 	lock_release(&b->cls->dep_map, _RET_IP_);
-	spin_lock_irqsave(&b->lock, flags);
-	mapex_remove_locked(b, r);
-	spin_unlock_irqrestore(&b->lock, flags);
+	spin_lock_bh(&b->lock);
+	if (likely(mapex_range_alone(b, r))) {
+		/* granted and alone in its bucket: nobody waits for it */
+		b->root = RB_ROOT_CACHED;
+		r->state = MAPEX_RS_RELEASED;
+	} else {
+		mapex_remove_locked(b, r);
+	}
+	spin_unlock_bh(&b->lock);
 }

@@ -127,7 +127,9 @@ static inline void spin_unlock(spinlock_t *l)
 	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
 }
 
-/* no interrupts in userspace: the irq variants are the plain lock */
+/* no interrupts in userspace: the irq and bh variants are the plain lock */
+#define spin_lock_bh(l)				spin_lock(l)
+#define spin_unlock_bh(l)			spin_unlock(l)
 #define spin_lock_irq(l)			spin_lock(l)
 #define spin_unlock_irq(l)			spin_unlock(l)
 #define spin_lock_irqsave(l, flags)		((flags) = 0, spin_lock(l))
