@@ -15,13 +15,7 @@
 
 #include "hold.h"
 
-#define MAPEX_HOLD_HASH_BITS	8
-
-static struct mapex_hold_bucket {
-	spinlock_t		lock;
-	unsigned int		nr;	/* records listed; written under lock */
-	struct hlist_head	head;
-} mapex_hold_table[1 << MAPEX_HOLD_HASH_BITS];
+struct mapex_hold_bucket mapex_hold_table[1 << MAPEX_HOLD_HASH_BITS];
 
 void mapex_hold_init(void)
 {
@@ -31,11 +25,6 @@ void mapex_hold_init(void)
 		spin_lock_init(&mapex_hold_table[i].lock);
 		INIT_HLIST_HEAD(&mapex_hold_table[i].head);
 	}
-}
-
-static struct mapex_hold_bucket *mapex_hold_bucket(const struct task_struct *t)
-{
-	return &mapex_hold_table[hash_ptr(t, MAPEX_HOLD_HASH_BITS)];
 }
 
 /* Does the current task hold (or bypass with) a range?  Bucket locked. */
@@ -52,14 +41,6 @@ static bool mapex_bucket_has_holder(struct mapex_hold_bucket *b)
 	return false;
 }
 
-/* A new record of the current task, not yet requesting: its bucket. */
-static struct mapex_hold_bucket *mapex_hold_start(struct mapex_hold *h)
-{
-	h->task = current;
-	h->state = MAPEX_HOLD_NONE;
-	return mapex_hold_bucket(current);
-}
-
 bool mapex_hold_register(struct mapex_hold *h)
 {
 	struct mapex_hold_bucket *b = mapex_hold_start(h);
@@ -73,32 +54,21 @@ bool mapex_hold_register(struct mapex_hold *h)
 	return nested;
 }
 
-bool mapex_hold_prepare_unlisted(struct mapex_hold *h)
+/* The slow half of mapex_hold_prepare_unlisted(): the bucket has records. */
+bool __mapex_hold_bucket_has_holder(struct mapex_hold_bucket *b)
 {
-	struct mapex_hold_bucket *b = mapex_hold_start(h);
 	bool nested;
 
-	INIT_HLIST_NODE(&h->node);
-	/*
-	 * Only this task lists or unlists its own records, so an empty
-	 * bucket seen without the lock means it has none, whatever other
-	 * tasks of the bucket are doing: the usual fault takes no lock here.
-	 */
-	if (!READ_ONCE(b->nr))
-		return false;
 	spin_lock(&b->lock);
 	nested = mapex_bucket_has_holder(b);
 	spin_unlock(&b->lock);
 	return nested;
 }
 
-void mapex_hold_unregister(struct mapex_hold *h)
+void __mapex_hold_unregister(struct mapex_hold *h)
 {
 	struct mapex_hold_bucket *b = mapex_hold_bucket(h->task);
 
-	/* only the owner adds or removes its record: no race on this test */
-	if (hlist_unhashed(&h->node))
-		return;
 	spin_lock(&b->lock);
 	hlist_del_init(&h->node);
 	WRITE_ONCE(b->nr, b->nr - 1);

@@ -8,7 +8,10 @@
 #ifndef MAPEX_HOLD_H
 #define MAPEX_HOLD_H
 
+#include <linux/hash.h>
 #include <linux/list.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 #include "rangelock.h"
@@ -35,6 +38,35 @@ struct mapex_hold {
 	u8			state;		/* enum mapex_hold_state */
 };
 
+/*
+ * The table: a hash of the task pointer.  Records live on their owners'
+ * stacks; only the owner adds or removes its records.  @nr is written under
+ * @lock and read without it by the owner's own lock-free test.
+ */
+#define MAPEX_HOLD_HASH_BITS	8
+
+struct mapex_hold_bucket {
+	spinlock_t		lock;
+	unsigned int		nr;	/* records listed */
+	struct hlist_head	head;
+};
+
+extern struct mapex_hold_bucket mapex_hold_table[1 << MAPEX_HOLD_HASH_BITS];
+
+static inline struct mapex_hold_bucket *
+mapex_hold_bucket(const struct task_struct *t)
+{
+	return &mapex_hold_table[hash_ptr(t, MAPEX_HOLD_HASH_BITS)];
+}
+
+/* A new record of the current task, not yet requesting: its bucket. */
+static inline struct mapex_hold_bucket *mapex_hold_start(struct mapex_hold *h)
+{
+	h->task = current;
+	h->state = MAPEX_HOLD_NONE;
+	return mapex_hold_bucket(current);
+}
+
 void mapex_hold_init(void);
 /* Registers @h for the current task; true if it already held a range. */
 bool mapex_hold_register(struct mapex_hold *h);
@@ -43,9 +75,29 @@ bool mapex_hold_register(struct mapex_hold *h);
  * such as faults: one lock round trip instead of two); true if the current
  * task already held a range.  mapex_hold_register() may list it later.
  */
-bool mapex_hold_prepare_unlisted(struct mapex_hold *h);
+bool __mapex_hold_bucket_has_holder(struct mapex_hold_bucket *b);
+static inline bool mapex_hold_prepare_unlisted(struct mapex_hold *h)
+{
+	struct mapex_hold_bucket *b = mapex_hold_start(h);
+
+	INIT_HLIST_NODE(&h->node);
+	/*
+	 * Only this task lists or unlists its own records, so an empty
+	 * bucket seen without the lock means it has none, whatever other
+	 * tasks of the bucket are doing: the usual fault takes no lock here.
+	 */
+	if (!READ_ONCE(b->nr))
+		return false;
+	return __mapex_hold_bucket_has_holder(b);
+}
+void __mapex_hold_unregister(struct mapex_hold *h);
 /* Unlists @h if it is listed; a no-op for an unlisted record. */
-void mapex_hold_unregister(struct mapex_hold *h);
+static inline void mapex_hold_unregister(struct mapex_hold *h)
+{
+	/* only the owner adds or removes its record: no race on this test */
+	if (!hlist_unhashed(&h->node))
+		__mapex_hold_unregister(h);
+}
 /* Does the current task hold [start, end) of @inode in one of @modes (bits)? */
 bool mapex_current_covers(const struct inode *inode, u64 start, u64 end,
 			  unsigned int modes);

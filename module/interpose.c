@@ -193,7 +193,7 @@ static void mapex_set_request(struct mapex_hold *h, struct mapex_profile *p,
 	h->end = end;
 }
 
-static void mapex_granted(struct mapex_hold *h)
+static __always_inline void mapex_granted(struct mapex_hold *h)
 {
 	WRITE_ONCE(h->state, MAPEX_HOLD_LOCKED);
 	mapex_count(h->profile, MAPEX_CNT_ACQUIRED, h->mode);
@@ -210,61 +210,38 @@ static void mapex_bypass(struct mapex_hold *h, enum mapex_counter why)
 					  h->start, h->end, h->mode, h->op);
 }
 
-enum mapex_wait {
-	MAPEX_WAIT_KILLABLE,	/* sleep until granted or killed */
-	MAPEX_WAIT_NEVER,	/* IOCB_NOWAIT: try once */
-	/*
-	 * Faults: try once, and leave @h out of the hold table.  Nothing that
-	 * asks the table runs inside a fault handler (no hooked entry point,
-	 * no checkpoint), so only the nesting test is needed.
-	 */
-	MAPEX_WAIT_NEVER_UNLISTED,
-};
-
 /*
- * Register @h for the current task (unless @wait says unlisted) and request
- * its range.  Returns 1 if the caller may proceed (locked, covered by a
- * range it holds, or bypassed and counted), 0 if a non-waiting request
- * would block (the caller decides), or -EINTR if killed while waiting.  On 0 and -EINTR @h stays registered
- * in state WAITING or NONE; mapex_release() unregisters in every case.
+ * A request of a task that already holds a range: granted if it fits the
+ * current holders, never queued behind waiters (they may be waiting for
+ * this task), otherwise bypassed and counted.  It always proceeds.
  */
-static int mapex_acquire(struct mapex_hold *h, enum mapex_wait wait)
+static int mapex_acquire_nested(struct mapex_hold *h)
 {
-	bool nested = wait == MAPEX_WAIT_NEVER_UNLISTED ?
-		      mapex_hold_prepare_unlisted(h) : mapex_hold_register(h);
 	int ret;
 
-	if (nested) {
-		/* Nested: never queue behind waiters that may wait for us. */
-		if (mapex_current_covers(h->inode, h->start, h->end,
-					 BIT(h->mode) | BIT(MAPEX_MODE_INVAL))) {
-			WRITE_ONCE(h->state, MAPEX_HOLD_BYPASS);
-			return 1;
-		}
-		ret = mapex_range_trylock_nested(&mapex_table, h->inode,
-						 &h->range, h->start, h->end,
-						 h->mode);
-		if (ret == 1)
-			mapex_granted(h);
-		else
-			mapex_bypass(h, ret == 0 ? MAPEX_CNT_NESTED_BYPASS :
-					       MAPEX_CNT_UNGUARDED);
+	if (mapex_current_covers(h->inode, h->start, h->end,
+				 BIT(h->mode) | BIT(MAPEX_MODE_INVAL))) {
+		WRITE_ONCE(h->state, MAPEX_HOLD_BYPASS);
 		return 1;
 	}
-	if (wait != MAPEX_WAIT_KILLABLE) {
-		ret = mapex_range_trylock(&mapex_table, h->inode, &h->range,
-					  h->start, h->end, h->mode);
-		if (ret == 0)
-			return 0;
-	} else {
-		WRITE_ONCE(h->state, MAPEX_HOLD_WAITING);
-		ret = mapex_range_lock_killable(&mapex_table, h->inode,
-						&h->range, h->start, h->end,
-						h->mode);
-		if (ret == -EINTR)
-			return -EINTR;
-		ret = ret ? ret : 1;
-	}
+	ret = mapex_range_trylock_nested(&mapex_table, h->inode, &h->range,
+					 h->start, h->end, h->mode);
+	if (ret == 1)
+		mapex_granted(h);
+	else
+		mapex_bypass(h, ret == 0 ? MAPEX_CNT_NESTED_BYPASS :
+				       MAPEX_CNT_UNGUARDED);
+	return 1;
+}
+
+/* Try once: 1 if the caller may proceed, 0 if the request would wait. */
+static __always_inline int mapex_acquire_once(struct mapex_hold *h)
+{
+	int ret = mapex_range_trylock(&mapex_table, h->inode, &h->range,
+				      h->start, h->end, h->mode);
+
+	if (ret == 0)
+		return 0;
 	if (ret == 1)
 		mapex_granted(h);
 	else
@@ -272,14 +249,47 @@ static int mapex_acquire(struct mapex_hold *h, enum mapex_wait wait)
 	return 1;
 }
 
-static void mapex_unlock_hold(struct mapex_hold *h)
+/*
+ * Register @h for the current task and request its range, waiting unless
+ * @nowait (IOCB_NOWAIT).  Returns 1 if the caller may proceed (locked,
+ * covered by a range it holds, or bypassed and counted), 0 if a @nowait
+ * request would block, or -EINTR if killed while waiting.  On 0 and
+ * -EINTR @h stays registered in state WAITING or NONE; mapex_release()
+ * unregisters in every case.
+ */
+static int mapex_acquire(struct mapex_hold *h, bool nowait)
+{
+	int ret;
+
+	if (mapex_hold_register(h))
+		return mapex_acquire_nested(h);
+	if (nowait)
+		return mapex_acquire_once(h);
+	WRITE_ONCE(h->state, MAPEX_HOLD_WAITING);
+	ret = mapex_range_lock_killable(&mapex_table, h->inode, &h->range,
+					h->start, h->end, h->mode);
+	if (ret == -EINTR)
+		return -EINTR;
+	if (ret == 0)
+		mapex_granted(h);
+	else
+		mapex_bypass(h, MAPEX_CNT_UNGUARDED);	/* -EINVAL: a bad request */
+	return 1;
+}
+
+static __always_inline void mapex_trace_release(const struct mapex_hold *h)
 {
 	trace_mapex_release(MAPEX_DEV(h->inode), h->inode->i_ino, h->start,
 			    h->end, h->mode, h->op);
+}
+
+static __always_inline void mapex_unlock_hold(struct mapex_hold *h)
+{
+	mapex_trace_release(h);
 	mapex_range_unlock(&h->range);
 }
 
-static void mapex_release(struct mapex_hold *h)
+static __always_inline void mapex_release(struct mapex_hold *h)
 {
 	mapex_hold_unregister(h);
 	if (h->state == MAPEX_HOLD_LOCKED)
@@ -322,9 +332,10 @@ static void mapex_contention_end(const struct mapex_range *w,
  * completion: ki_complete is wrapped and the range is released right after
  * the original completion has run.  In task or softirq context that is
  * done at once.  A completion in hardirq context (a read's bio end_io)
- * cannot take the softirq-safe bucket lock, so it hands the release to a
- * tasklet, which runs as the interrupt returns.  The context pins the
- * module until it is released.
+ * releases at once only if its range is the lone holder of its bucket (no
+ * spinlock needed); otherwise it cannot take the softirq-safe bucket lock
+ * and hands the release to a tasklet, which runs as the interrupt returns.
+ * The context pins the module until it is released.
  */
 struct mapex_aio {
 	struct mapex_hold	hold;
@@ -390,11 +401,28 @@ static void mapex_aio_release_deferred(struct tasklet_struct *unused)
 
 static DECLARE_TASKLET(mapex_aio_tasklet, mapex_aio_release_deferred);
 
+/*
+ * In hardirq context only the lone-holder release works (no spinlock);
+ * true if the range is released or was not held.
+ */
+static bool mapex_aio_unlock_in_irq(struct mapex_aio *a)
+{
+	struct mapex_hold *h = &a->hold;
+
+	if (h->state != MAPEX_HOLD_LOCKED)
+		return true;
+	if (!mapex_range_unlock_lone(&h->range))
+		return false;
+	mapex_trace_release(h);
+	h->state = MAPEX_HOLD_NONE;
+	return true;
+}
+
 static void mapex_aio_put(struct mapex_aio *a)
 {
 	if (!refcount_dec_and_test(&a->ref))
 		return;
-	if (in_hardirq() || irqs_disabled()) {
+	if ((in_hardirq() || irqs_disabled()) && !mapex_aio_unlock_in_irq(a)) {
 		/* the first to queue schedules; the tasklet takes them all */
 		if (llist_add(&a->deferred, &mapex_aio_deferred))
 			tasklet_schedule(&mapex_aio_tasklet);
@@ -493,8 +521,7 @@ static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 				  write ? MAPEX_OP_WRITE : MAPEX_OP_READ,
 				  direct ? MAPEX_MODE_DIRECT : MAPEX_MODE_BUFFERED,
 				  start, end);
-		got = mapex_acquire(h, nowait ? MAPEX_WAIT_NEVER :
-						 MAPEX_WAIT_KILLABLE);
+		got = mapex_acquire(h, nowait);
 		if (got <= 0) {
 			mapex_hold_unregister(h);
 			kfree(aio);
@@ -576,7 +603,15 @@ static vm_fault_t mapex_fault(struct mapex_profile *p, struct mapex_hook *hook,
 	}
 	mapex_set_request(&h, p, inode, op, MAPEX_MODE_FAULT, start,
 			  start + PAGE_SIZE);
-	got = mapex_acquire(&h, MAPEX_WAIT_NEVER_UNLISTED);
+	/*
+	 * Not listed in the hold table: nothing that asks the table runs
+	 * inside a fault handler (no hooked entry point, no checkpoint), so
+	 * only the nesting test is needed.
+	 */
+	if (mapex_hold_prepare_unlisted(&h))
+		got = mapex_acquire_nested(&h);
+	else
+		got = mapex_acquire_once(&h);
 	if (got == 0) {
 		bool may_drop = (vmf->flags & FAULT_FLAG_ALLOW_RETRY) &&
 				!(vmf->flags & FAULT_FLAG_RETRY_NOWAIT);
@@ -601,8 +636,15 @@ static vm_fault_t mapex_fault(struct mapex_profile *p, struct mapex_hook *hook,
 			ret = VM_FAULT_NOPAGE;
 			goto out;
 		}
-		if (!may_drop) {
-			/* Sleeping here under mmap_lock could deadlock. */
+		if (!may_drop || !(vmf->flags & FAULT_FLAG_USER)) {
+			/*
+			 * Sleeping here under mmap_lock could deadlock.  So
+			 * could a kernel-mode fault (a user copy or GUP) of a
+			 * task not known as a holder: it is inside a system
+			 * call mapex did not see, one that started before the
+			 * hooks were installed, and may hold i_rwsem, which
+			 * the range's holder may be waiting for.
+			 */
 			mapex_bypass(&h, MAPEX_CNT_UNGUARDED);
 			ret = orig(vmf);
 			mapex_release(&h);
@@ -690,7 +732,7 @@ static long mapex_fallocate(struct mapex_profile *p, struct mapex_hook *hook,
 	for (;;) {
 		mapex_set_request(&h, p, inode, MAPEX_OP_FALLOCATE,
 				  MAPEX_MODE_INVAL, start, end);
-		got = mapex_acquire(&h, MAPEX_WAIT_KILLABLE);
+		got = mapex_acquire(&h, false);
 		if (got < 0) {
 			mapex_hold_unregister(&h);
 			ret = got;
@@ -775,7 +817,7 @@ static int mapex_do_truncate_wrap(void *idmap, struct dentry *dentry,
 	from = min_t(loff_t, length, i_size_read(inode));
 	mapex_set_request(&h, p, inode, MAPEX_OP_TRUNCATE, MAPEX_MODE_INVAL,
 			  round_down((u64)from, PAGE_SIZE), U64_MAX);
-	got = mapex_acquire(&h, MAPEX_WAIT_KILLABLE);
+	got = mapex_acquire(&h, false);
 	if (got < 0) {
 		mapex_hold_unregister(&h);
 		ret = got;

@@ -25,7 +25,9 @@
  * hardirq context hand their unlock to).  It is not irq-safe: masking
  * interrupts on every lock and unlock costs more than the rare hand-off,
  * so mapex_range_unlock() must not be called with interrupts disabled.
- * Two range locks of one task (two-inode operations) are taken in inode
+ * The bucket's lone-holder word is changed from or to CLOSED only under
+ * the bucket spinlock; from NULL to a range and back by that range's
+ * owner alone, with one atomic operation.  Two range locks of one task (two-inode operations) are taken in inode
  * address order.
  *
  * Algorithm: a table is a fixed array of buckets, chosen by hashing the
@@ -39,6 +41,14 @@
  * entry decrements the count of the overlapping incompatible entries that
  * counted it and grants those that reach zero.  Every lock and unlock is
  * O(log n + k), n entries in the bucket's tree, k of them overlapping.
+ *
+ * The uncontended case takes no spinlock: a request on an empty bucket
+ * becomes its lone holder with one cmpxchg (NULL -> request) and leaves
+ * with another (request -> NULL).  Any other request closes that path
+ * under the spinlock (lone -> CLOSED), moving the lone holder into the
+ * tree first, so the tree is then complete; the last entry to leave the
+ * tree reopens it (CLOSED -> NULL).  The path is open only while the
+ * bucket has no holder and no waiter, so it never overtakes a waiter.
  *
  * An object's lock is the run of its entries in one bucket: it exists
  * while the object has holders or waiters and costs nothing when idle.
@@ -81,6 +91,14 @@ enum {
  * run and requests of different objects never overlap.
  */
 struct mapex_rl_bucket {
+	/*
+	 * The lone holder, taken and released with one atomic operation and
+	 * no spinlock while the bucket has no other entry: NULL when the
+	 * bucket is empty (open), a granted range that is not in the tree, or
+	 * MAPEX_LONE_CLOSED while the tree is in use.  Only a task holding
+	 * @lock moves it from or to CLOSED.
+	 */
+	struct mapex_range	*lone;
 	spinlock_t		lock;
 	u32			nr_waiting;	/* requests not yet granted */
 	u64			seq;		/* next arrival number */
@@ -97,20 +115,35 @@ struct mapex_rl_bucket {
 INTERVAL_TREE_DEFINE(struct mapex_range, rb, mapex_itpos_t, subtree_last,
 		     MAPEX_IT_START, MAPEX_IT_LAST, static, mapex_it)
 
+#define MAPEX_LONE_CLOSED	((struct mapex_range *)1UL)
+
 /*
- * The uncontended case is a bucket with no other entry: a lone node needs
- * no tree walk, no rebalancing and no leftmost scan.
+ * Take the bucket lock and close the lone-holder path: a lone holder, if
+ * there is one, moves into the tree, where every request made under the
+ * lock sees it.  Its fields were published by the cmpxchg that made it
+ * the lone holder.
  */
-static inline bool mapex_bucket_idle(const struct mapex_rl_bucket *b)
+static void mapex_bucket_lock(struct mapex_rl_bucket *b)
+	__acquires(&b->lock)
 {
-	return RB_EMPTY_ROOT(&b->root.rb_root);
+	struct mapex_range *lone;
+
+	spin_lock_bh(&b->lock);
+	/* CLOSED changes only under the lock: no atomic needed to see it */
+	if (READ_ONCE(b->lone) == MAPEX_LONE_CLOSED)
+		return;
+	lone = xchg(&b->lone, MAPEX_LONE_CLOSED);
+	if (lone)
+		mapex_it_insert(lone, &b->root);
 }
 
-static inline bool mapex_range_alone(const struct mapex_rl_bucket *b,
-				     const struct mapex_range *r)
+/* Reopen the lone-holder path if the tree is empty, and unlock. */
+static void mapex_bucket_unlock(struct mapex_rl_bucket *b)
+	__releases(&b->lock)
 {
-	return b->root.rb_root.rb_node == &r->rb && !r->rb.rb_left &&
-	       !r->rb.rb_right;
+	if (RB_EMPTY_ROOT(&b->root.rb_root))
+		smp_store_release(&b->lone, NULL);
+	spin_unlock_bh(&b->lock);
 }
 
 #define mapex_for_each_overlap(it, b, r)				\
@@ -244,10 +277,13 @@ unsigned long mapex_table_busy_keys(struct mapex_lock_table *t)
 
 	for (i = 0; i < (1UL << t->hash_bits); i++) {
 		struct mapex_rl_bucket *b = &t->buckets[i];
-		const struct mapex_range *r, *prev = NULL;
+		const struct mapex_range *r, *prev = NULL;	/* tree entries */
 		struct rb_node *node;
 
 		spin_lock_bh(&b->lock);
+		r = READ_ONCE(b->lone);
+		if (r && r != MAPEX_LONE_CLOSED)
+			n++;
 		/* in-order: each key's ranges are consecutive */
 		for (node = rb_first_cached(&b->root); node;
 		     node = rb_next(node), prev = r) {
@@ -298,24 +334,22 @@ static __always_inline int mapex_range_prepare(struct mapex_lock_table *t,
 }
 
 /*
- * Grant @r in an idle bucket, bucket locked: it becomes the lone black
- * root, what the rebalancing would make of it.  Its seq is left alone: seq
- * orders waiters only, and @r never waited.
+ * The uncontended fast path: grant @r as the lone holder of an empty
+ * bucket, with no spinlock.  The cmpxchg is fully ordered, so @r's fields
+ * are visible to whoever closes the path and moves @r into the tree.  A
+ * bucket is open only while it has no holder and no waiter, so this never
+ * overtakes anyone.
  */
-static __always_inline void mapex_grant_idle_locked(struct mapex_rl_bucket *b,
-						    struct mapex_range *r)
+static __always_inline bool mapex_lone_trylock(struct mapex_rl_bucket *b,
+					       struct mapex_range *r)
 {
 	r->bucket = b;
 	r->state = MAPEX_RS_GRANTED;
-	r->subtree_last = MAPEX_IT_LAST(r);
-	r->rb.rb_left = NULL;
-	r->rb.rb_right = NULL;
-	rb_set_parent_color(&r->rb, NULL, RB_BLACK);
-	b->root.rb_root.rb_node = &r->rb;
-	b->root.rb_leftmost = &r->rb;
+	/* a busy bucket is seen without a failing atomic */
+	return !READ_ONCE(b->lone) && cmpxchg(&b->lone, NULL, r) == NULL;
 }
 
-/* Queue or grant @r in a bucket that has other entries (bucket locked). */
+/* Queue or grant @r in the tree (bucket locked). */
 static void mapex_insert_locked(struct mapex_rl_bucket *b,
 				struct mapex_range *r, u8 state)
 {
@@ -343,8 +377,6 @@ static void mapex_grant_locked(struct mapex_rl_bucket *b, struct mapex_range *w)
  * Take @r out of its bucket's tree and release the entries that counted it:
  * every overlapping incompatible waiter if @r was granted, the later ones
  * if @r was itself waiting (a waiter counted only what was there before).
- * The lone granted entry of a bucket is released inline by
- * mapex_range_unlock(); this is the general case.
  */
 static noinline void mapex_remove_locked(struct mapex_rl_bucket *b,
 					 struct mapex_range *r)
@@ -382,14 +414,14 @@ static int mapex_range_cancel(struct mapex_range *r)
 {
 	struct mapex_rl_bucket *b = r->bucket;
 
-	spin_lock_bh(&b->lock);
+	mapex_bucket_lock(b);
 	if (!READ_ONCE(r->task)) {
-		spin_unlock_bh(&b->lock);
+		mapex_bucket_unlock(b);
 		return 0;
 	}
 	r->task = NULL;
 	mapex_remove_locked(b, r);
-	spin_unlock_bh(&b->lock);
+	mapex_bucket_unlock(b);
 	return -EINTR;
 }
 
@@ -430,21 +462,21 @@ static int mapex_range_wait(struct mapex_lock_class *cls,
 }
 
 /*
- * A lock request in a bucket that has other entries.  Called with the
- * bucket locked; unlocks it.  Counts the overlapping incompatible entries;
- * none: granted, else queued and waited for.
+ * A lock request in a bucket that has a holder or waiter: count the
+ * overlapping incompatible entries; none: granted, else queued and waited
+ * for.
  */
 static noinline int mapex_range_lock_busy(struct mapex_lock_class *cls,
 					  struct mapex_rl_bucket *b,
 					  struct mapex_range *r,
 					  unsigned int state)
-	__releases(&b->lock)
 {
 	struct mapex_range *it, *blocker = NULL;
 	unsigned int holder_mode = MAPEX_MODE_NONE;
 	pid_t holder_pid;
 	u32 blocking = 0;
 
+	mapex_bucket_lock(b);
 	mapex_for_each_overlap(it, b, r) {
 		if (mapex_compatible(cls, r->mode, it->mode))
 			continue;
@@ -456,7 +488,7 @@ static noinline int mapex_range_lock_busy(struct mapex_lock_class *cls,
 	lock_acquire_shared(&cls->dep_map, 0, 0, NULL, _RET_IP_);
 	if (!blocking) {
 		mapex_insert_locked(b, r, MAPEX_RS_GRANTED);
-		spin_unlock_bh(&b->lock);
+		mapex_bucket_unlock(b);
 		this_cpu_inc(cls->pcpu->acquired[r->mode]);
 		return 0;
 	}
@@ -468,7 +500,7 @@ static noinline int mapex_range_lock_busy(struct mapex_lock_class *cls,
 	r->task = current;
 	b->nr_waiting++;
 	mapex_insert_locked(b, r, MAPEX_RS_WAITING);
-	spin_unlock_bh(&b->lock);
+	mapex_bucket_unlock(b);
 
 	return mapex_range_wait(cls, r, state, holder_mode, holder_pid);
 }
@@ -489,11 +521,8 @@ static __always_inline int __mapex_range_lock(struct mapex_lock_table *t,
 	if (ret)
 		return ret;
 	b = mapex_bucket(t, key);
-	spin_lock_bh(&b->lock);
-	if (unlikely(!mapex_bucket_idle(b)))
+	if (unlikely(!mapex_lone_trylock(b, r)))
 		return mapex_range_lock_busy(cls, b, r, state);
-	mapex_grant_idle_locked(b, r);
-	spin_unlock_bh(&b->lock);
 	lock_acquire_shared(&cls->dep_map, 0, 0, NULL, _RET_IP_);
 	this_cpu_inc(cls->pcpu->acquired[mode]);
 	return 0;
@@ -515,7 +544,7 @@ int mapex_range_lock_killable(struct mapex_lock_table *t, const void *key,
 }
 
 /*
- * A trylock in a bucket that has other entries (bucket locked): grant @r
+ * A trylock in a bucket that has a holder or waiter (bucket locked): grant @r
  * if nothing incompatible overlaps it, else leave it out.  A nested request
  * ignores waiters, since it must not queue behind them, but they now wait
  * for it as for any earlier holder.
@@ -558,14 +587,17 @@ static __always_inline int __mapex_range_trylock(struct mapex_lock_table *t,
 	if (ret)
 		return ret;
 	b = mapex_bucket(t, key);
-	spin_lock_bh(&b->lock);
-	if (likely(mapex_bucket_idle(b))) {
-		mapex_grant_idle_locked(b, r);
-	} else if (!mapex_trylock_busy_locked(cls, b, r, nested)) {
-		spin_unlock_bh(&b->lock);
-		return 0;
+	if (unlikely(!mapex_lone_trylock(b, r))) {
+		bool granted;
+
+		mapex_bucket_lock(b);
+		granted = mapex_trylock_busy_locked(cls, b, r, nested);
+		mapex_bucket_unlock(b);
+		if (!granted) {
+			r->state = MAPEX_RS_RELEASED;	/* not held */
+			return 0;
+		}
 	}
-	spin_unlock_bh(&b->lock);
 
 	if (nested)
 		lock_acquire_shared_recursive(&cls->dep_map, 0, 1, NULL, _RET_IP_);
@@ -589,23 +621,51 @@ int mapex_range_trylock_nested(struct mapex_lock_table *t, const void *key,
 	return __mapex_range_trylock(t, key, r, start, end, mode, true);
 }
 
+/*
+ * Still the lone holder: nobody waits for it.  Only its owner makes a range
+ * the lone holder, so if @lone is not @r now, @r is in the tree and the
+ * path is closed until the tree empties.
+ */
+static __always_inline bool mapex_lone_unlock(struct mapex_rl_bucket *b,
+					      struct mapex_range *r)
+{
+	if (likely(READ_ONCE(b->lone) == r) &&
+	    likely(cmpxchg_release(&b->lone, r, NULL) == r)) {
+		r->state = MAPEX_RS_RELEASED;
+		return true;
+	}
+	return false;
+}
+
+static __always_inline bool mapex_unlock_check(const struct mapex_range *r)
+{
+	return !WARN(r->state != MAPEX_RS_GRANTED,
+		     "mapex: unlock of a range that is not held (state %#x)\n",
+		     r->state);
+}
+
 void mapex_range_unlock(struct mapex_range *r)
 {
-	struct mapex_rl_bucket *b;
+	struct mapex_rl_bucket *b = r->bucket;
 
-	if (WARN(r->state != MAPEX_RS_GRANTED,
-		 "mapex: unlock of a range that is not held (state %#x)\n",
-		 r->state))
+	if (!mapex_unlock_check(r))
 		return;
-	b = r->bucket;
 	lock_release(&b->cls->dep_map, _RET_IP_);
-	spin_lock_bh(&b->lock);
-	if (likely(mapex_range_alone(b, r))) {
-		/* granted and alone in its bucket: nobody waits for it */
-		b->root = RB_ROOT_CACHED;
-		r->state = MAPEX_RS_RELEASED;
-	} else {
-		mapex_remove_locked(b, r);
-	}
-	spin_unlock_bh(&b->lock);
+	if (mapex_lone_unlock(b, r))
+		return;
+	mapex_bucket_lock(b);
+	mapex_remove_locked(b, r);
+	mapex_bucket_unlock(b);
+}
+
+bool mapex_range_unlock_lone(struct mapex_range *r)
+{
+	struct mapex_rl_bucket *b = r->bucket;
+
+	if (!mapex_unlock_check(r))
+		return true;	/* nothing held: nothing left to do */
+	if (!mapex_lone_unlock(b, r))
+		return false;
+	lock_release(&b->cls->dep_map, _RET_IP_);
+	return true;
 }

@@ -140,10 +140,17 @@ int mapex_range_trylock_nested(struct mapex_lock_table *t, const void *key,
 			       struct mapex_range *r, u64 start, u64 end,
 			       unsigned int mode);
 /*
- * Any context, interrupts included (an asynchronous IO completion may
- * release its range there).  Unlocking a range not held WARNs.
+ * Task or softirq context, interrupts enabled (the bucket spinlock is
+ * softirq-safe).  Unlocking a range not held WARNs.
  */
 void mapex_range_unlock(struct mapex_range *r);
+/*
+ * Any context, hardirq included: release @r if it is the lone holder of
+ * its bucket (no other holder or waiter), which takes no spinlock.  True
+ * if released; false if the range is still held and needs
+ * mapex_range_unlock().
+ */
+bool mapex_range_unlock_lone(struct mapex_range *r);
 
 static inline const void *mapex_range_key(const struct mapex_range *r)
 {

@@ -3,7 +3,8 @@
  * tests/unit/test_rangelock.c - deterministic tests of module/rangelock.c:
  * every matrix cell, matrix validation, range edges, FIFO order, trylock,
  * nested trylock, killable waits, bad input (WARN => abort, checked in a
- * forked child), idle objects, objects sharing a bucket, instrumentation.
+ * forked child), idle objects, objects sharing a bucket, instrumentation,
+ * the lone-holder path.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -381,6 +382,34 @@ static void test_table(void)
 	h_report("table/shared-bucket-idle", idle(), NULL);
 }
 
+/* The lone-holder path: taken on an empty bucket, closed by any other entry. */
+static void test_lone(void)
+{
+	struct mapex_range a, b, c;
+	int ok;
+
+	ok = mapex_range_lock(&T, &K1, &a, 0, 100, MAPEX_MODE_DIRECT) == 0 &&
+	     mapex_range_unlock_lone(&a) && idle();
+	h_report("lone/unlock-lone", ok, NULL);
+
+	/* a second entry moves the lone holder into the tree */
+	mapex_range_lock(&T, &K1, &a, 0, 100, MAPEX_MODE_DIRECT);
+	mapex_range_lock(&T, &K1, &b, 100, 200, MAPEX_MODE_INVAL);
+	ok = !mapex_range_unlock_lone(&a) &&
+	     mapex_range_trylock(&T, &K1, &c, 99, 100, MAPEX_MODE_INVAL) == 0;
+	h_report("lone/closed-by-second-entry", ok, "a was not still held");
+	mapex_range_unlock(&a);
+	ok = mapex_range_trylock(&T, &K1, &c, 0, 100, MAPEX_MODE_INVAL) == 1;
+	mapex_range_unlock(&c);
+	mapex_range_unlock(&b);
+	h_report("lone/released-from-tree", ok && idle(), NULL);
+
+	/* the last entry leaving the tree reopens the path */
+	ok = mapex_range_lock(&T, &K1, &a, 0, 100, MAPEX_MODE_FAULT) == 0 &&
+	     mapex_range_unlock_lone(&a) && idle();
+	h_report("lone/reopened", ok, NULL);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -399,6 +428,7 @@ int main(void)
 	test_killable();
 	test_bad_input();
 	test_table();
+	test_lone();
 
 	mapex_table_destroy(&T);
 	return h_failed;

@@ -65,6 +65,16 @@ typedef struct { int counter; } atomic_t;
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define smp_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+/* both return the old value, as the kernel's do */
+#define shim_cmpxchg(p, o, n, order) ({					\
+	__typeof__(*(p)) __old = (o);					\
+	__atomic_compare_exchange_n((p), &__old, (n), 0, (order),	\
+				    __ATOMIC_RELAXED);			\
+	__old;								\
+})
+#define cmpxchg(p, o, n)	shim_cmpxchg(p, o, n, __ATOMIC_SEQ_CST)
+#define cmpxchg_release(p, o, n) shim_cmpxchg(p, o, n, __ATOMIC_RELEASE)
+#define xchg(p, n)		__atomic_exchange_n((p), (n), __ATOMIC_SEQ_CST)
 #define cpu_relax()		sched_yield()
 
 static inline int atomic_read(const atomic_t *a)
