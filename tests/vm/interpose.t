@@ -72,8 +72,9 @@ stop_bg() {
 # waits there: the default 30 s dirty expiry then stalls it past the 20 s
 # hung-task limit (docs/locking.md, "Known limits").  Expire dirty pages
 # after 3 s here, so the hung-task check still catches any real deadlock.
+# MAPEX_DEFAULT_WRITEBACK=1 keeps the defaults (to test for the stall).
 wb_expire="" wb_interval=""
-if [ "$FS" = btrfs ]; then
+if [ "$FS" = btrfs ] && [ "${MAPEX_DEFAULT_WRITEBACK:-0}" != 1 ]; then
 	wb_expire=$(sysctl -n vm.dirty_expire_centisecs)
 	wb_interval=$(sysctl -n vm.dirty_writeback_centisecs)
 	sysctl -qw vm.dirty_expire_centisecs=300 vm.dirty_writeback_centisecs=100
