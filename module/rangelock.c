@@ -27,8 +27,8 @@
  * so mapex_range_unlock() must not be called with interrupts disabled.
  * The bucket's lone-holder word is changed from or to CLOSED only under
  * the bucket spinlock; from NULL to a range and back by that range's
- * owner alone, with one atomic operation.  Two range locks of one task (two-inode operations) are taken in inode
- * address order.
+ * owner alone, with one atomic operation.  Two range locks of one task
+ * (two-inode operations) are taken in inode address order.
  *
  * Algorithm: a table is a fixed array of buckets, chosen by hashing the
  * object (inode) pointer.  Each bucket keeps one interval tree (rbtree
