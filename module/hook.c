@@ -250,19 +250,10 @@ void mapex_hooks_remove(struct mapex_hook *hooks, unsigned int nr)
 
 /*
  * Wrappers in flight, as a per-CPU sum: a wrapper may leave on another CPU
- * than it entered, so only the sum over CPUs is meaningful.
+ * than it entered, so only the sum over CPUs is meaningful.  Counted by
+ * mapex_wrapper_enter() and mapex_wrapper_leave() in hook.h.
  */
-static DEFINE_PER_CPU(long, mapex_inflight);
-
-void mapex_wrapper_enter(void)
-{
-	this_cpu_inc(mapex_inflight);
-}
-
-void mapex_wrapper_leave(void)
-{
-	this_cpu_dec(mapex_inflight);
-}
+DEFINE_PER_CPU(long, mapex_inflight);
 
 static long mapex_inflight_sum(void)
 {

@@ -8,6 +8,7 @@
 #define MAPEX_HOOK_H
 
 #include <linux/ftrace.h>
+#include <linux/percpu.h>
 #include <linux/ptrace.h>
 
 struct mapex_hook;
@@ -36,9 +37,20 @@ void mapex_hooks_remove(struct mapex_hook *hooks, unsigned int nr);
 /*
  * Every wrapper brackets its body with these, so that unload can wait for
  * tasks sleeping inside a wrapper (ftrace only waits for its trampoline).
+ * Inline: they run twice per hooked call, faults included.
  */
-void mapex_wrapper_enter(void);
-void mapex_wrapper_leave(void);
+DECLARE_PER_CPU(long, mapex_inflight);
+
+static __always_inline void mapex_wrapper_enter(void)
+{
+	this_cpu_inc(mapex_inflight);
+}
+
+static __always_inline void mapex_wrapper_leave(void)
+{
+	this_cpu_dec(mapex_inflight);
+}
+
 void mapex_hooks_drain(void);
 
 #endif /* MAPEX_HOOK_H */

@@ -469,6 +469,14 @@ static void mapex_rw_range(struct kiocb *iocb, size_t count, bool write,
 	}
 }
 
+/* The mode of a ->read_iter / ->write_iter call (docs/rangelock.md). */
+static unsigned int mapex_rw_mode(bool direct, bool write)
+{
+	if (!direct)
+		return MAPEX_MODE_BUFFERED;
+	return write ? MAPEX_MODE_DIRECT_WRITE : MAPEX_MODE_DIRECT_READ;
+}
+
 static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 			     struct kiocb *iocb, struct iov_iter *iter,
 			     bool write)
@@ -477,6 +485,7 @@ static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 	struct inode *inode = file_inode(iocb->ki_filp);
 	bool direct = iocb->ki_flags & IOCB_DIRECT;
 	bool nowait = iocb->ki_flags & IOCB_NOWAIT;
+	unsigned int mode = mapex_rw_mode(direct, write);
 	struct mapex_aio *aio = NULL;
 	struct mapex_hold stack_hold, *h = &stack_hold;
 	size_t count = iov_iter_count(iter);
@@ -497,7 +506,7 @@ static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 		 */
 		mapex_set_request(h, p, inode,
 				  write ? MAPEX_OP_WRITE : MAPEX_OP_READ,
-				  direct ? MAPEX_MODE_DIRECT : MAPEX_MODE_BUFFERED,
+				  mode,
 				  0, 1);
 		mapex_hold_register(h);
 		WRITE_ONCE(h->state, MAPEX_HOLD_BYPASS);
@@ -519,7 +528,7 @@ static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 
 		mapex_set_request(h, p, inode,
 				  write ? MAPEX_OP_WRITE : MAPEX_OP_READ,
-				  direct ? MAPEX_MODE_DIRECT : MAPEX_MODE_BUFFERED,
+				  mode,
 				  start, end);
 		got = mapex_acquire(h, nowait);
 		if (got <= 0) {
@@ -845,13 +854,14 @@ static void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs)
 	/*
 	 * Dropping cached pages is guarded by INVAL; by the BUFFERED range of
 	 * a write cleaning up its own failed pages past EOF
-	 * (iomap_write_failed()); or by the DIRECT range of a direct write
-	 * past EOF zeroing the gap (xfs_file_write_checks), which excludes
-	 * every page-cache user.  Direct IO needs DIRECT or INVAL.
+	 * (iomap_write_failed()); or by the DIRECT_WRITE range of a direct
+	 * write past EOF zeroing the gap (xfs_file_write_checks), which
+	 * excludes every page-cache user.  A direct write needs DIRECT_WRITE
+	 * or INVAL; a direct read any direct mode or INVAL.
 	 */
 	unsigned int mode = MAPEX_MODE_INVAL;
 	unsigned int guards = BIT(MAPEX_MODE_INVAL) | BIT(MAPEX_MODE_BUFFERED) |
-			      BIT(MAPEX_MODE_DIRECT);
+			      BIT(MAPEX_MODE_DIRECT_WRITE);
 	struct mapex_profile *p;
 	struct inode *inode;
 	u64 start, end;
@@ -872,8 +882,12 @@ static void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs)
 		size_t count = iov_iter_count((struct iov_iter *)a1);
 
 		inode = file_inode(iocb->ki_filp);
-		mode = MAPEX_MODE_DIRECT;
-		guards = BIT(MAPEX_MODE_DIRECT) | BIT(MAPEX_MODE_INVAL);
+		mode = MAPEX_MODE_DIRECT_WRITE;
+		guards = BIT(MAPEX_MODE_DIRECT_WRITE) | BIT(MAPEX_MODE_INVAL);
+		if (iov_iter_rw((struct iov_iter *)a1) == READ) {
+			mode = MAPEX_MODE_DIRECT_READ;
+			guards |= BIT(MAPEX_MODE_DIRECT_READ);
+		}
 		start = round_down((u64)iocb->ki_pos, PAGE_SIZE);
 		end = round_up((u64)iocb->ki_pos + count, PAGE_SIZE);
 		if (!count)

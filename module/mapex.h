@@ -7,7 +7,7 @@
 
 #include <linux/kobject.h>
 
-#define MAPEX_VERSION "0.1.0"
+#define MAPEX_VERSION "0.2.0"
 
 extern struct kobject *mapex_kobj;
 

@@ -160,13 +160,27 @@ struct mapex_lock_class mapex_default_class = {
 	.name		= "mapex_range",
 	.nr_modes	= MAPEX_NR_MODES,
 	.compat		= {
-		/* both go through the page cache; folio locks order them */
+		/*
+		 * Page-cache users share: folio locks order them.  A direct
+		 * read shares with everyone but INVAL: it writes dirty pages
+		 * back and reads the disk, and leaves no page behind that
+		 * could go stale.  A direct write invalidates the pages it
+		 * overwrote, which fails on a page dirtied meanwhile, so it
+		 * excludes page-cache users; the filesystem orders
+		 * overlapping direct IO.
+		 */
 		[MAPEX_MODE_FAULT]	= MAPEX_M(MAPEX_MODE_FAULT) |
-					  MAPEX_M(MAPEX_MODE_BUFFERED),
+					  MAPEX_M(MAPEX_MODE_BUFFERED) |
+					  MAPEX_M(MAPEX_MODE_DIRECT_READ),
 		[MAPEX_MODE_BUFFERED]	= MAPEX_M(MAPEX_MODE_FAULT) |
-					  MAPEX_M(MAPEX_MODE_BUFFERED),
-		/* no page-cache state; the filesystem orders overlapping DIO */
-		[MAPEX_MODE_DIRECT]	= MAPEX_M(MAPEX_MODE_DIRECT),
+					  MAPEX_M(MAPEX_MODE_BUFFERED) |
+					  MAPEX_M(MAPEX_MODE_DIRECT_READ),
+		[MAPEX_MODE_DIRECT_READ] = MAPEX_M(MAPEX_MODE_FAULT) |
+					  MAPEX_M(MAPEX_MODE_BUFFERED) |
+					  MAPEX_M(MAPEX_MODE_DIRECT_READ) |
+					  MAPEX_M(MAPEX_MODE_DIRECT_WRITE),
+		[MAPEX_MODE_DIRECT_WRITE] = MAPEX_M(MAPEX_MODE_DIRECT_READ) |
+					  MAPEX_M(MAPEX_MODE_DIRECT_WRITE),
 		/* truncate, punch, ...: excludes everything */
 		[MAPEX_MODE_INVAL]	= 0,
 	},

@@ -91,7 +91,7 @@ struct mapex_lock_class {
 #endif
 };
 
-/* The mapex matrix over enum mapex_mode: FAULT/BUFFERED/DIRECT/INVAL. */
+/* The mapex matrix over enum mapex_mode (include/mapex/modes.h). */
 extern struct mapex_lock_class mapex_default_class;
 
 int mapex_class_init(struct mapex_lock_class *cls);

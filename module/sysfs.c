@@ -64,12 +64,12 @@ static ssize_t stats_show(struct kobject *kobj, struct kobj_attribute *attr,
 	if (!p)
 		return -ENODEV;
 	mapex_profile_read_stats(p, &sum);
-	len = sysfs_emit(buf, "%-9s", "mode");
+	len = sysfs_emit(buf, "%-12s", "mode");
 	for (c = 0; c < MAPEX_NR_COUNTERS; c++)
 		len += sysfs_emit_at(buf, len, " %14s", mapex_counter_names[c]);
 	len += sysfs_emit_at(buf, len, "\n");
 	for (m = 0; m < MAPEX_NR_MODES; m++) {
-		len += sysfs_emit_at(buf, len, "%-9s", mapex_mode_names[m]);
+		len += sysfs_emit_at(buf, len, "%-12s", mapex_mode_names[m]);
 		for (c = 0; c < MAPEX_NR_COUNTERS; c++)
 			len += sysfs_emit_at(buf, len, " %14llu",
 					     sum.count[c][m]);
@@ -85,14 +85,14 @@ static ssize_t matrix_show(struct kobject *kobj, struct kobj_attribute *attr,
 	unsigned int i, j;
 	int len;
 
-	len = sysfs_emit(buf, "%-9s", "");
+	len = sysfs_emit(buf, "%-12s", "");
 	for (j = 0; j < cls->nr_modes; j++)
-		len += sysfs_emit_at(buf, len, " %8s", cls->mode_names[j]);
+		len += sysfs_emit_at(buf, len, " %12s", cls->mode_names[j]);
 	len += sysfs_emit_at(buf, len, "\n");
 	for (i = 0; i < cls->nr_modes; i++) {
-		len += sysfs_emit_at(buf, len, "%-9s", cls->mode_names[i]);
+		len += sysfs_emit_at(buf, len, "%-12s", cls->mode_names[i]);
 		for (j = 0; j < cls->nr_modes; j++)
-			len += sysfs_emit_at(buf, len, " %8s",
+			len += sysfs_emit_at(buf, len, " %12s",
 					     cls->compat[i] & (1U << j) ? "Y" : "-");
 		len += sysfs_emit_at(buf, len, "\n");
 	}

@@ -13,12 +13,14 @@
 enum mapex_mode {
 	MAPEX_MODE_FAULT	= 0,	/* page faults: ->fault, ->page_mkwrite */
 	MAPEX_MODE_BUFFERED	= 1,	/* buffered ->read_iter / ->write_iter */
-	MAPEX_MODE_DIRECT	= 2,	/* IOCB_DIRECT ->read_iter / ->write_iter */
-	MAPEX_MODE_INVAL	= 3,	/* truncate, punch, zero, collapse, insert */
-	MAPEX_NR_MODES		= 4,
+	MAPEX_MODE_DIRECT_READ	= 2,	/* IOCB_DIRECT ->read_iter */
+	MAPEX_MODE_DIRECT_WRITE	= 3,	/* IOCB_DIRECT ->write_iter */
+	MAPEX_MODE_INVAL	= 4,	/* truncate, punch, zero, collapse, insert */
+	MAPEX_NR_MODES		= 5,
 };
 
-#define MAPEX_MODE_NAMES { "fault", "buffered", "direct", "inval" }
+#define MAPEX_MODE_NAMES \
+	{ "fault", "buffered", "direct_read", "direct_write", "inval" }
 
 /* Marker for "no holder" in trace events (e.g. blocked by a queued waiter). */
 #define MAPEX_MODE_NONE		0xffU

@@ -25,10 +25,11 @@
 #define MAX_HELD	(NR_WORKERS * 2)
 
 static const u8 model_compat[MAPEX_NR_MODES] = {
-	[MAPEX_MODE_FAULT]	= 0x3,
-	[MAPEX_MODE_BUFFERED]	= 0x3,
-	[MAPEX_MODE_DIRECT]	= 0x4,
-	[MAPEX_MODE_INVAL]	= 0x0,
+	[MAPEX_MODE_FAULT]		= 0x07,
+	[MAPEX_MODE_BUFFERED]		= 0x07,
+	[MAPEX_MODE_DIRECT_READ]	= 0x0f,
+	[MAPEX_MODE_DIRECT_WRITE]	= 0x0c,
+	[MAPEX_MODE_INVAL]		= 0x00,
 };
 
 static struct mapex_lock_table T;

@@ -24,13 +24,17 @@ static int idle(void)
 static void test_matrix(void)
 {
 	/* expected compatibility of the default class (docs/rangelock.md) */
-	static const int want[4][4] = {
-		{ 1, 1, 0, 0 }, { 1, 1, 0, 0 }, { 0, 0, 1, 0 }, { 0, 0, 0, 0 },
+	static const int want[MAPEX_NR_MODES][MAPEX_NR_MODES] = {
+		[MAPEX_MODE_FAULT]	  = { 1, 1, 1, 0, 0 },
+		[MAPEX_MODE_BUFFERED]	  = { 1, 1, 1, 0, 0 },
+		[MAPEX_MODE_DIRECT_READ]  = { 1, 1, 1, 1, 0 },
+		[MAPEX_MODE_DIRECT_WRITE] = { 0, 0, 1, 1, 0 },
+		[MAPEX_MODE_INVAL]	  = { 0, 0, 0, 0, 0 },
 	};
 	char name[96];
 
-	for (unsigned int a = 0; a < 4; a++) {
-		for (unsigned int b = 0; b < 4; b++) {
+	for (unsigned int a = 0; a < MAPEX_NR_MODES; a++) {
+		for (unsigned int b = 0; b < MAPEX_NR_MODES; b++) {
 			struct mapex_range ra, rb, rn;
 			int got, nested;
 
@@ -137,7 +141,7 @@ static void test_many_blockers(void)
 	for (int i = 0; i < 8; i++)
 		mapex_range_lock(&T, &K1, &held[i], i * 10, i * 10 + 10,
 				 MAPEX_MODE_BUFFERED);
-	h_start(&w, &T, &K1, 5, 75, MAPEX_MODE_DIRECT, H_LOCK);
+	h_start(&w, &T, &K1, 5, 75, MAPEX_MODE_DIRECT_WRITE, H_LOCK);
 	for (int i = 0; i < 8; i++) {
 		if (h_done(&w))
 			ok = 0;
@@ -149,7 +153,7 @@ static void test_many_blockers(void)
 }
 
 /*
- * FIFO: A holds INVAL [0,100); B FAULT [0,10), C DIRECT [0,10), D FAULT
+ * FIFO: A holds INVAL [0,100); B FAULT [0,10), C DIRECT_WRITE [0,10), D FAULT
  * [50,60), E FAULT [0,10) queue in that order.  On A's release B and D are
  * granted (D conflicts with nobody queued before it), C waits for B, and E
  * (compatible with B) must not overtake C.
@@ -162,7 +166,7 @@ static void test_fifo(void)
 
 	mapex_range_lock(&T, &K1, &a, 0, 100, MAPEX_MODE_INVAL);
 	h_start(&b, &T, &K1, 0, 10, MAPEX_MODE_FAULT, H_LOCK);
-	h_start(&c, &T, &K1, 0, 10, MAPEX_MODE_DIRECT, H_LOCK);
+	h_start(&c, &T, &K1, 0, 10, MAPEX_MODE_DIRECT_WRITE, H_LOCK);
 	h_start(&d, &T, &K1, 50, 60, MAPEX_MODE_FAULT, H_LOCK);
 	h_start(&e, &T, &K1, 0, 10, MAPEX_MODE_FAULT, H_LOCK);
 	ok = !h_done(&b) && !h_done(&c) && !h_done(&d) && !h_done(&e);
@@ -229,7 +233,7 @@ static void test_killable(void)
 	int ok, ended;
 
 	mapex_class_read_stats(&h_class, MAPEX_MODE_INVAL, &i0);
-	mapex_class_read_stats(&h_class, MAPEX_MODE_DIRECT, &d0);
+	mapex_class_read_stats(&h_class, MAPEX_MODE_DIRECT_WRITE, &d0);
 
 	/* K (INVAL) waits for A (FAULT); W (BUFFERED) waits only for K */
 	mapex_range_lock(&T, &K1, &a, 0, 10, MAPEX_MODE_FAULT);
@@ -251,7 +255,7 @@ static void test_killable(void)
 
 	/* uninterruptible lock ignores the signal */
 	mapex_range_lock(&T, &K1, &a, 0, 10, MAPEX_MODE_INVAL);
-	h_start(&l, &T, &K1, 0, 10, MAPEX_MODE_DIRECT, H_LOCK);
+	h_start(&l, &T, &K1, 0, 10, MAPEX_MODE_DIRECT_WRITE, H_LOCK);
 	h_report("contention/holder", h_last_holder_mode == MAPEX_MODE_INVAL &&
 		 h_last_holder_pid == current->pid, NULL);
 	shim_send_fatal(l.task);
@@ -269,9 +273,9 @@ static void test_killable(void)
 	shim_clear_fatal();
 	h_report("killable/uncontended-with-signal", ok && idle(), NULL);
 
-	/* one INVAL request contended (killed), two granted; one DIRECT wait */
+	/* one INVAL request contended (killed), two granted; one DIRECT_WRITE wait */
 	mapex_class_read_stats(&h_class, MAPEX_MODE_INVAL, &i1);
-	mapex_class_read_stats(&h_class, MAPEX_MODE_DIRECT, &d1);
+	mapex_class_read_stats(&h_class, MAPEX_MODE_DIRECT_WRITE, &d1);
 	h_report("stats/counters", i1.contended - i0.contended == 1 &&
 		 i1.acquired - i0.acquired == 2, NULL);
 	h_report("stats/wait-time", d1.contended - d0.contended == 1 &&
@@ -374,7 +378,7 @@ static void test_table(void)
 	/* in the shared bucket, each object still conflicts with itself */
 	ok = mapex_range_trylock(&T, k1, &r[2], 5, 6, MAPEX_MODE_FAULT) == 0 &&
 	     mapex_range_trylock(&T, k0, &r[2], U64_MAX - 1, U64_MAX,
-				 MAPEX_MODE_DIRECT) == 0;
+				 MAPEX_MODE_DIRECT_WRITE) == 0;
 	h_report("table/shared-bucket-conflicts", ok, NULL);
 	mapex_range_unlock(&x);
 	mapex_range_unlock(&r[1]);
@@ -388,12 +392,12 @@ static void test_lone(void)
 	struct mapex_range a, b, c;
 	int ok;
 
-	ok = mapex_range_lock(&T, &K1, &a, 0, 100, MAPEX_MODE_DIRECT) == 0 &&
+	ok = mapex_range_lock(&T, &K1, &a, 0, 100, MAPEX_MODE_DIRECT_WRITE) == 0 &&
 	     mapex_range_unlock_lone(&a) && idle();
 	h_report("lone/unlock-lone", ok, NULL);
 
 	/* a second entry moves the lone holder into the tree */
-	mapex_range_lock(&T, &K1, &a, 0, 100, MAPEX_MODE_DIRECT);
+	mapex_range_lock(&T, &K1, &a, 0, 100, MAPEX_MODE_DIRECT_WRITE);
 	mapex_range_lock(&T, &K1, &b, 100, 200, MAPEX_MODE_INVAL);
 	ok = !mapex_range_unlock_lone(&a) &&
 	     mapex_range_trylock(&T, &K1, &c, 99, 100, MAPEX_MODE_INVAL) == 0;

@@ -54,10 +54,12 @@ fi
 f=/mnt/scratch/hooks-cp
 xfs_io -f -c "pwrite 0 1m" -c "fsync" -c "fpunch 64k 64k" -c "fzero 256k 64k" \
 	-c "truncate 512k" -d -c "pwrite 0 64k" "$f" >/dev/null
-xfs_io -d -c "pwrite 0 64k" "$f" >/dev/null
-for m in inval direct; do
+xfs_io -d -c "pwrite 0 64k" -c "pread 0 64k" "$f" >/dev/null
+for m in inval direct_read direct_write; do
 	u=$(stat_of "$MAPEX_FS" "$m" unguarded)
-	[ "$u" = 0 ] && ok "checkpoint-quiet-$m" || bad "checkpoint-quiet-$m" "unguarded $m = $u"
+	a=$(stat_of "$MAPEX_FS" "$m" acquired)
+	[ "$u" = 0 ] && [ "${a:-0}" -gt 0 ] && ok "checkpoint-quiet-$m" ||
+		bad "checkpoint-quiet-$m" "acquired $m = $a, unguarded $m = $u"
 done
 
 # 3. An operation that no hooked entry point covers reaches a checkpoint.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * tests/vm/mapexstat-conflict.c - workload for tests/vm/mapexstat.t: forces
- * a known number of DIRECT-behind-BUFFERED range lock waits on one file.
+ * a known number of DIRECT_WRITE-behind-BUFFERED range lock waits on one file.
  *
  * Each round, a reader thread does a buffered pread of the whole file into
  * a buffer whose first page is a userfaultfd trap: the copy to user space

@@ -89,7 +89,7 @@ expect_error error-bad-duration 'needs a number' "$M" -d soon
 expect_error error-bad-entries 'needs a number' "$M" -E -3
 expect_error error-bad-sort-key 'unknown sort key' "$M" -k fastest
 expect_error error-bad-mode 'unknown waiter mode' "$M" --mode sideways
-expect_error error-bad-holder 'unknown holder mode' "$M" --mode direct:sideways
+expect_error error-bad-holder 'unknown holder mode' "$M" --mode direct_write:sideways
 expect_error error-bad-inode 'cannot stat' "$M" --inode /no/such/file
 expect_error error-bad-pid 'no process' "$M" -p 2147483647
 expect_error error-extra-argument 'unexpected argument' "$M" surplus
@@ -181,20 +181,20 @@ else
 	fail json-parses "$(head -c 300 "$TMP/err" "$TMP/pinned.json")"
 fi
 json_check pinned-contended "$TMP/pinned.json" \
-	"any(e['ino'] == $ino and pair(e, 'direct', 'buffered') and e['contended'] >= $ROUNDS for e in d['entries'])"
+	"any(e['ino'] == $ino and pair(e, 'direct_write', 'buffered') and e['contended'] >= $ROUNDS for e in d['entries'])"
 json_check pinned-path "$TMP/pinned.json" \
 	"all(e['path'] in (None, '$file') for e in d['entries'])"
 
 # Histograms are per mode pair: compare with all inodes' counts for the pair.
 "$M" --json > "$TMP/all.json" 2> "$TMP/err"
 json_check pinned-histogram-sum "$TMP/all.json" \
-	"sum(h['count'] for h in d['histograms'] if pair(h, 'direct', 'buffered')) == sum(e['contended'] for e in d['entries'] if pair(e, 'direct', 'buffered')) > 0 and all(h['count'] == sum(s['count'] for s in h['slots']) for h in d['histograms'])"
+	"sum(h['count'] for h in d['histograms'] if pair(h, 'direct_write', 'buffered')) == sum(e['contended'] for e in d['entries'] if pair(e, 'direct_write', 'buffered')) > 0 and all(h['count'] == sum(s['count'] for s in h['slots']) for h in d['histograms'])"
 json_check pinned-counters "$TMP/all.json" \
 	"d['counters']['end'] == sum(e['contended'] for e in d['entries']) and d['counters']['stat_drops'] == 0"
 
 if "$M" -H > "$TMP/table" 2> "$TMP/err" &&
-   grep -qE "direct->buffered +[0-9]+:[0-9]+:$ino " "$TMP/table" &&
-   grep -q 'direct->buffered waits:' "$TMP/table"; then
+   grep -qE "direct_write->buffered +[0-9]+:[0-9]+:$ino " "$TMP/table" &&
+   grep -q 'direct_write->buffered waits:' "$TMP/table"; then
 	pass table
 else
 	fail table "$(head -c 400 "$TMP/table" "$TMP/err")"
@@ -215,7 +215,7 @@ else
 fi
 
 # ---- private (unpinned) collection with in-kernel filters -------------------
-"$M" --json --inode "$file" --mode direct > "$TMP/own.json" 2> "$TMP/err" &
+"$M" --json --inode "$file" --mode direct_write > "$TMP/own.json" 2> "$TMP/err" &
 bg=$!
 for _ in $(seq 600); do
 	grep -q 'tracing' "$TMP/err" 2>/dev/null && break
@@ -234,11 +234,11 @@ else
 	fail own-json "exit $rc: $(head -c 300 "$TMP/err" "$TMP/own.json")"
 fi
 json_check own-contended "$TMP/own.json" \
-	"any(e['ino'] == $ino and pair(e, 'direct', 'buffered') and e['contended'] >= $ROUNDS for e in d['entries'])"
+	"any(e['ino'] == $ino and pair(e, 'direct_write', 'buffered') and e['contended'] >= $ROUNDS for e in d['entries'])"
 json_check own-histogram-sum "$TMP/own.json" \
 	"sum(h['count'] for h in d['histograms']) == sum(e['contended'] for e in d['entries']) > 0"
 json_check own-filtered "$TMP/own.json" \
-	"all(e['ino'] == $ino and e['waiter'] == 'direct' for e in d['entries'])"
+	"all(e['ino'] == $ino and e['waiter'] == 'direct_write' for e in d['entries'])"
 
 if [ "$loaded_here" = 1 ]; then
 	if rmmod mapex; then

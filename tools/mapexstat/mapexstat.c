@@ -114,7 +114,8 @@ static void usage(FILE *f)
 "  -p, --pid PID         only waits of process PID (not with a pinned collection)\n"
 "      --inode WHAT      only one inode: INO, MAJ:MIN:INO or a PATH\n"
 "      --mode W[:H]      only waiter mode W (and holder mode H); modes are\n"
-"                        fault, buffered, direct, inval (holder also: none)\n"
+"                        fault, buffered, direct_read, direct_write, inval\n"
+"                        (holder also: none)\n"
 "  -H, --histogram       print log2 wait histograms per mode pair\n"
 "      --json            print JSON, one object per line\n"
 "  -k, --key KEY         sort by total (default), contended, max, avg, min\n"
@@ -178,13 +179,13 @@ static void parse_mode(const char *arg)
 	}
 	m = mode_by_name(buf, false);
 	if (m < 0)
-		die(EXIT_USAGE, "--mode: unknown waiter mode '%s' (fault, buffered, direct, inval)",
+		die(EXIT_USAGE, "--mode: unknown waiter mode '%s' (fault, buffered, direct_read, direct_write, inval)",
 		    buf);
 	opt.mode = m;
 	if (holder) {
 		m = mode_by_name(holder, true);
 		if (m < 0)
-			die(EXIT_USAGE, "--mode: unknown holder mode '%s' (fault, buffered, direct, inval, none)",
+			die(EXIT_USAGE, "--mode: unknown holder mode '%s' (fault, buffered, direct_read, direct_write, inval, none)",
 			    holder);
 		opt.holder = m;
 	}
@@ -933,7 +934,7 @@ static void print_text(const struct snapshot *snap, size_t rows,
 		printf("# pinned collection (totals since --pin)\n");
 	else
 		printf("# %.1f s\n", secs);
-	printf("%10s %12s %12s %12s  %-18s %-20s %-24s %-9s %s\n",
+	printf("%10s %12s %12s %12s  %-26s %-20s %-24s %-9s %s\n",
 	       "contended", "total wait", "max wait", "avg wait",
 	       "waiter->holder", "dev:ino", "range", "op", "path");
 	for (i = 0; i < rows; i++) {
@@ -948,7 +949,7 @@ static void print_text(const struct snapshot *snap, size_t rows,
 			 e->key.ino);
 		snprintf(range, sizeof(range), "%llu-%llu", v->last_start,
 			 v->last_end);
-		printf("%10llu %12s %12s %12s  %-18s %-20s %-24s %-9s %s\n",
+		printf("%10llu %12s %12s %12s  %-26s %-20s %-24s %-9s %s\n",
 		       v->count, fmt_time(t1, sizeof(t1), v->total_ns),
 		       fmt_time(t2, sizeof(t2), v->max_ns),
 		       fmt_time(t3, sizeof(t3),

@@ -7,6 +7,7 @@
  * Usage: mxio CMD FILE SECONDS [NPROC]
  *   nest-read     read() into an mmap of the same file range
  *   nest-dio-read O_DIRECT read into an mmap of the same file range
+ *   nest-dio-write O_DIRECT write whose source is an mmap of the same range
  *   write-punch   write() whose source is an mmap of the same range, while
  *                 another thread punches that range in a loop and a third
  *                 faults on it
@@ -142,13 +143,18 @@ static int csum_error(ssize_t r)
 #define NEST_LEN	(1 * MB)
 #define NEST_CHUNK	(64 * KB)
 
+enum nest_kind { NEST_READ, NEST_DIO_READ, NEST_DIO_WRITE };
+
 /*
  * read() (buffered) or O_DIRECT read of each chunk into the mmap of that
- * very chunk; buffered also into the mmap shifted by a page.
+ * very chunk, buffered also into the mmap shifted by a page; or an
+ * O_DIRECT write of each chunk from the mmap of that very chunk (it
+ * writes back what it read, so the data does not change).
  */
-static int cmd_nest(int direct)
+static int cmd_nest(enum nest_kind kind)
 {
-	int fd = open_file(0), rfd = direct ? open_file(O_DIRECT) : fd;
+	int fd = open_file(0);
+	int dfd = kind == NEST_READ ? fd : open_file(O_DIRECT);
 	long ops = 0;
 	off_t off;
 	char *map;
@@ -159,19 +165,40 @@ static int cmd_nest(int direct)
 		/* Unmapped pages make every copy fault on the file itself. */
 		if (madvise(map, NEST_LEN, MADV_DONTNEED))
 			die("madvise");
+		/*
+		 * Uncached ones make it call ->fault: fault-around maps cached
+		 * pages without it, and a direct write that falls back to a
+		 * buffered one (btrfs 6.12 on checksummed files) does not
+		 * invalidate them.
+		 */
+		if (kind == NEST_DIO_WRITE &&
+		    (fdatasync(fd) ||
+		     posix_fadvise(fd, 0, NEST_LEN, POSIX_FADV_DONTNEED)))
+			die("fdatasync/fadvise");
 		for (off = 0; off < NEST_LEN; off += NEST_CHUNK) {
-			if (pread(rfd, map + off, NEST_CHUNK, off) != NEST_CHUNK)
+			if (kind == NEST_DIO_WRITE) {
+				if (pwrite(dfd, map + off, NEST_CHUNK, off) != NEST_CHUNK)
+					die("O_DIRECT pwrite from mmap at %lld",
+					    (long long)off);
+				ops++;
+				continue;
+			}
+			if (pread(dfd, map + off, NEST_CHUNK, off) != NEST_CHUNK)
 				die("pread into mmap at %lld", (long long)off);
 			ops++;
-			if (direct || off + NEST_CHUNK + 4096 > NEST_LEN)
+			if (kind != NEST_READ || off + NEST_CHUNK + 4096 > NEST_LEN)
 				continue;
 			if (pread(fd, map + off + 4096, NEST_CHUNK, off) != NEST_CHUNK)
 				die("pread into shifted mmap at %lld", (long long)off);
 			ops++;
 		}
 	}
-	printf("mxio %s: %ld %sreads into the mmap of their own range\n", cmd,
-	       ops, direct ? "direct " : "");
+	if (kind == NEST_DIO_WRITE)
+		printf("mxio %s: %ld direct writes from the mmap of their own range\n",
+		       cmd, ops);
+	else
+		printf("mxio %s: %ld %sreads into the mmap of their own range\n",
+		       cmd, ops, kind == NEST_DIO_READ ? "direct " : "");
 	return 0;
 }
 
@@ -624,7 +651,7 @@ int main(int argc, char **argv)
 	double secs;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: mxio nest-read|nest-dio-read|write-punch|cross-dio|mmap-loop|mix FILE SECONDS [NPROC]\n");
+		fprintf(stderr, "usage: mxio nest-read|nest-dio-read|nest-dio-write|write-punch|cross-dio|mmap-loop|mix FILE SECONDS [NPROC]\n");
 		return 2;
 	}
 	cmd = argv[1];
@@ -632,8 +659,12 @@ int main(int argc, char **argv)
 	secs = atof(argv[3]);
 	deadline = now() + secs;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!strcmp(cmd, "nest-read") || !strcmp(cmd, "nest-dio-read"))
-		return cmd_nest(!strcmp(cmd, "nest-dio-read"));
+	if (!strcmp(cmd, "nest-read"))
+		return cmd_nest(NEST_READ);
+	if (!strcmp(cmd, "nest-dio-read"))
+		return cmd_nest(NEST_DIO_READ);
+	if (!strcmp(cmd, "nest-dio-write"))
+		return cmd_nest(NEST_DIO_WRITE);
 	if (!strcmp(cmd, "write-punch"))
 		return cmd_write_punch();
 	if (!strcmp(cmd, "cross-dio"))
