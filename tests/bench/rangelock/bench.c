@@ -317,7 +317,7 @@ int main(int argc, char **argv)
 	for (int w = 0; w < NR_LOCKS; w++)
 		printf(" %10.3f", one[w]);
 	printf(" %9.2fx %9.2fx\n", one[MAPEX] / one[RW], one[MAPEX] / one[LIST]);
-	printf("%-34s", "2 threads, buffered vs direct");
+	printf("%-34s", "2 threads, buffered vs direct wr");
 	for (int w = 0; w < NR_LOCKS; w++)
 		printf(" %10.3f", tp[w][0]);
 	printf(" %9.2fx %9.2fx\n", tp[MAPEX][0] / tp[RW][0], tp[MAPEX][0] / tp[LIST][0]);
