@@ -6,7 +6,7 @@
  *
  * Shared by BPF and userspace C, so only plain C types; every structure is
  * laid out without implicit padding (hash keys are compared bytewise).
- * The pinned maps are an ABI: docs/ABI/testing/bpf-mapex.
+ * The pinned maps are an ABI: docs/ABI/testing/bpffs-mapex.
  */
 #ifndef MAPEX_STAT_H
 #define MAPEX_STAT_H
@@ -23,6 +23,11 @@
 
 #define MAPEX_STATS_ENTRIES	10240	/* default size of mapex_stats */
 #define MAPEX_HIST_SLOTS	64	/* slot i counts waits in [2^i, 2^(i+1)) ns */
+#define MAPEX_HIST_ENTRIES	64	/* mapex_hist: one per (waiter, holder) */
+
+/* Room for every pair; the holder may also be MAPEX_MODE_NONE. */
+_Static_assert(MAPEX_NR_MODES * (MAPEX_NR_MODES + 1) <= MAPEX_HIST_ENTRIES,
+	       "mapex_hist cannot hold every mode pair");
 
 /* raw_tp ctx->args[] index of each mapex_contention_end argument. */
 enum mapex_end_arg {

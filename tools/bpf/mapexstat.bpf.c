@@ -37,7 +37,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
+	__uint(max_entries, MAPEX_HIST_ENTRIES);
 	__type(key, struct mapex_hist_key);
 	__type(value, struct mapex_hist_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
