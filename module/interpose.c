@@ -234,19 +234,27 @@ static int mapex_acquire_nested(struct mapex_hold *h)
 	return 1;
 }
 
+/*
+ * The range lock answered: granted, or refused the request as invalid
+ * (it WARNs), which proceeds unguarded and is counted.  Returns 1: the
+ * caller may proceed.
+ */
+static __always_inline int mapex_settle(struct mapex_hold *h, bool granted)
+{
+	if (likely(granted))
+		mapex_granted(h);
+	else
+		mapex_bypass(h, MAPEX_CNT_UNGUARDED);
+	return 1;
+}
+
 /* Try once: 1 if the caller may proceed, 0 if the request would wait. */
 static __always_inline int mapex_acquire_once(struct mapex_hold *h)
 {
 	int ret = mapex_range_trylock(&mapex_table, h->inode, &h->range,
 				      h->start, h->end, h->mode);
 
-	if (ret == 0)
-		return 0;
-	if (ret == 1)
-		mapex_granted(h);
-	else
-		mapex_bypass(h, MAPEX_CNT_UNGUARDED);	/* -EINVAL: a bad request */
-	return 1;
+	return ret ? mapex_settle(h, ret == 1) : 0;
 }
 
 /*
@@ -268,13 +276,7 @@ static int mapex_acquire(struct mapex_hold *h, bool nowait)
 	WRITE_ONCE(h->state, MAPEX_HOLD_WAITING);
 	ret = mapex_range_lock_killable(&mapex_table, h->inode, &h->range,
 					h->start, h->end, h->mode);
-	if (ret == -EINTR)
-		return -EINTR;
-	if (ret == 0)
-		mapex_granted(h);
-	else
-		mapex_bypass(h, MAPEX_CNT_UNGUARDED);	/* -EINVAL: a bad request */
-	return 1;
+	return ret == -EINTR ? -EINTR : mapex_settle(h, ret == 0);
 }
 
 static __always_inline void mapex_trace_release(const struct mapex_hold *h)
