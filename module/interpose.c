@@ -197,8 +197,10 @@ static __always_inline void mapex_granted(struct mapex_hold *h)
 {
 	WRITE_ONCE(h->state, MAPEX_HOLD_LOCKED);
 	mapex_count(h->profile, MAPEX_CNT_ACQUIRED, h->mode);
-	trace_mapex_acquire(MAPEX_DEV(h->inode), h->inode->i_ino, h->start,
-			    h->end, h->mode, h->op);
+	/* the test first: otherwise the arguments are loaded on every call */
+	if (trace_mapex_acquire_enabled())
+		trace_mapex_acquire(MAPEX_DEV(h->inode), h->inode->i_ino,
+				    h->start, h->end, h->mode, h->op);
 }
 
 static void mapex_bypass(struct mapex_hold *h, enum mapex_counter why)
@@ -281,8 +283,9 @@ static int mapex_acquire(struct mapex_hold *h, bool nowait)
 
 static __always_inline void mapex_trace_release(const struct mapex_hold *h)
 {
-	trace_mapex_release(MAPEX_DEV(h->inode), h->inode->i_ino, h->start,
-			    h->end, h->mode, h->op);
+	if (trace_mapex_release_enabled())	/* see mapex_granted() */
+		trace_mapex_release(MAPEX_DEV(h->inode), h->inode->i_ino,
+				    h->start, h->end, h->mode, h->op);
 }
 
 static __always_inline void mapex_unlock_hold(struct mapex_hold *h)

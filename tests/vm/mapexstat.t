@@ -162,6 +162,26 @@ if [ "${MAPEX_FS:-none}" = none ]; then
 	"$M" --unpin > /dev/null
 	exit $failed
 fi
+# ---- acquire/release events: fired with the operation's fields ------------
+tr=/sys/kernel/tracing
+tf=/mnt/scratch/mapexstat-trace.dat
+xfs_io -f -c "pwrite 0 64k" -c fsync "$tf" > /dev/null
+tino=$(stat -c %i "$tf")
+echo > "$tr/trace"
+echo 1 > "$events/mapex_acquire/enable" && echo 1 > "$events/mapex_release/enable"
+xfs_io -d -c "pread 8k 4k" "$tf" > /dev/null
+xfs_io -c "pwrite 16k 4k" "$tf" > /dev/null
+echo 0 > "$events/mapex_acquire/enable"; echo 0 > "$events/mapex_release/enable"
+cp "$tr/trace" "$TMP/trace"
+for ev in acquire release; do
+	if grep -qE "mapex_$ev: dev [0-9]+:[0-9]+ ino $tino range 8192-12288 mode direct_read op read$" "$TMP/trace" &&
+	   grep -qE "mapex_$ev: dev [0-9]+:[0-9]+ ino $tino range 16384-20480 mode buffered op write$" "$TMP/trace"; then
+		pass "trace-$ev-fields"
+	else
+		fail "trace-$ev-fields" "$(grep "ino $tino " "$TMP/trace" | head -c 400)"
+	fi
+done
+
 if ! cc -O2 -Wall -pthread -o "$TMP/conflict" tests/vm/mapexstat-conflict.c 2> "$TMP/err"; then
 	fail conflict-build "$(head -c 300 "$TMP/err")"
 	exit 1
