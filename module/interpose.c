@@ -490,6 +490,7 @@ static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 	struct inode *inode = file_inode(iocb->ki_filp);
 	bool direct = iocb->ki_flags & IOCB_DIRECT;
 	bool nowait = iocb->ki_flags & IOCB_NOWAIT;
+	unsigned int op = write ? MAPEX_OP_WRITE : MAPEX_OP_READ;
 	unsigned int mode = mapex_rw_mode(direct, write);
 	struct mapex_aio *aio = NULL;
 	struct mapex_hold stack_hold, *h = &stack_hold;
@@ -509,10 +510,7 @@ static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 		 * copies or GUP take (under i_rwsem) must never wait for a
 		 * range, even if mapex is enabled meanwhile.
 		 */
-		mapex_set_request(h, p, inode,
-				  write ? MAPEX_OP_WRITE : MAPEX_OP_READ,
-				  mode,
-				  0, 1);
+		mapex_set_request(h, p, inode, op, mode, 0, 1);
 		mapex_hold_register(h);
 		WRITE_ONCE(h->state, MAPEX_HOLD_BYPASS);
 		ret = orig(iocb, iter);
@@ -531,10 +529,7 @@ static ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 	for (;;) {
 		u64 s2, e2;
 
-		mapex_set_request(h, p, inode,
-				  write ? MAPEX_OP_WRITE : MAPEX_OP_READ,
-				  mode,
-				  start, end);
+		mapex_set_request(h, p, inode, op, mode, start, end);
 		got = mapex_acquire(h, nowait);
 		if (got <= 0) {
 			mapex_hold_unregister(h);
