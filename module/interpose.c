@@ -789,6 +789,13 @@ static struct mapex_hook mapex_core_hooks[] = {
  * filemap_fault serves ext4, btrfs and many others: find the profile.  A
  * fault on another filesystem still runs (and may sleep) inside this
  * wrapper, so it counts as in flight too: unload must wait for it.
+ *
+ * A filesystem whose own ->fault is hooked (xfs) calls filemap_fault from
+ * inside it, with the FAULT range already held: pass that call through.
+ * The hook usually does not see it anyway (a tail call from the original,
+ * which mapex called, is not redirected), but a compiler may emit a plain
+ * call, and a second, unlisted FAULT request of the same task could wait
+ * behind a waiter queued for the first.
  */
 static vm_fault_t mapex_filemap_fault_wrap(struct vm_fault *vmf)
 {
@@ -796,7 +803,7 @@ static vm_fault_t mapex_filemap_fault_wrap(struct vm_fault *vmf)
 	struct mapex_profile *p = mapex_profile_of(file_inode(vmf->vma->vm_file));
 	vm_fault_t ret;
 
-	if (p)
+	if (p && !p->hooks[MAPEX_ENTRY_FAULT].symbol)
 		return mapex_fault(p, hook, vmf, MAPEX_OP_FAULT);
 	mapex_wrapper_enter();
 	ret = MAPEX_ORIG(hook, mapex_fault_t)(vmf);
