@@ -886,15 +886,14 @@ static void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs)
 		break;
 	case MAPEX_CP_IOMAP_DIO_RW: {		/* (iocb, iter, ...) */
 		struct kiocb *iocb = (struct kiocb *)a0;
-		size_t count = iov_iter_count((struct iov_iter *)a1);
+		const struct iov_iter *iter = (const struct iov_iter *)a1;
+		size_t count = iov_iter_count(iter);
 
 		inode = file_inode(iocb->ki_filp);
-		mode = MAPEX_MODE_DIRECT_WRITE;
-		guards = BIT(MAPEX_MODE_DIRECT_WRITE) | BIT(MAPEX_MODE_INVAL);
-		if (iov_iter_rw((struct iov_iter *)a1) == READ) {
-			mode = MAPEX_MODE_DIRECT_READ;
-			guards |= BIT(MAPEX_MODE_DIRECT_READ);
-		}
+		/* a direct write's range covers a read of its own pages */
+		mode = mapex_rw_mode(true, iov_iter_rw(iter) == WRITE);
+		guards = BIT(mode) | BIT(MAPEX_MODE_DIRECT_WRITE) |
+			 BIT(MAPEX_MODE_INVAL);
 		start = round_down((u64)iocb->ki_pos, PAGE_SIZE);
 		end = round_up((u64)iocb->ki_pos + count, PAGE_SIZE);
 		if (!count)
