@@ -9,6 +9,8 @@
  * leaf lock: nothing is called under it).
  */
 #include <linux/bits.h>
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/hash.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
@@ -27,18 +29,22 @@ void mapex_hold_init(void)
 	}
 }
 
-/* Does the current task hold (or bypass with) a range?  Bucket locked. */
-static bool mapex_bucket_has_holder(struct mapex_hold_bucket *b)
+/* MAPEX_TASK_* bits of the current task's records.  Bucket locked. */
+static unsigned int mapex_bucket_has_holder(struct mapex_hold_bucket *b)
 {
 	struct mapex_hold *o;
+	unsigned int found = 0;
 
 	hlist_for_each_entry(o, &b->head, node) {
-		if (o->task == current &&
-		    (o->state == MAPEX_HOLD_LOCKED ||
-		     o->state == MAPEX_HOLD_BYPASS))
-			return true;
+		if (o->task != current)
+			continue;
+		if (o->state == MAPEX_HOLD_LOCKED ||
+		    o->state == MAPEX_HOLD_BYPASS)
+			found |= MAPEX_TASK_HOLDS;
+		else if (o->state == MAPEX_HOLD_DEFERRED)
+			found |= MAPEX_TASK_DEFERRED;
 	}
-	return false;
+	return found;
 }
 
 bool mapex_hold_register(struct mapex_hold *h)
@@ -47,7 +53,7 @@ bool mapex_hold_register(struct mapex_hold *h)
 	bool nested;
 
 	spin_lock(&b->lock);
-	nested = mapex_bucket_has_holder(b);
+	nested = mapex_bucket_has_holder(b) & MAPEX_TASK_HOLDS;
 	hlist_add_head(&h->node, &b->head);
 	WRITE_ONCE(b->nr, b->nr + 1);
 	spin_unlock(&b->lock);
@@ -55,9 +61,9 @@ bool mapex_hold_register(struct mapex_hold *h)
 }
 
 /* The slow half of mapex_hold_prepare_unlisted(): the bucket has records. */
-bool __mapex_hold_bucket_has_holder(struct mapex_hold_bucket *b)
+unsigned int __mapex_hold_bucket_has_holder(struct mapex_hold_bucket *b)
 {
-	bool nested;
+	unsigned int nested;
 
 	spin_lock(&b->lock);
 	nested = mapex_bucket_has_holder(b);
@@ -96,6 +102,42 @@ bool mapex_current_covers(const struct inode *inode, u64 start, u64 end,
 	}
 	spin_unlock(&b->lock);
 	return covered;
+}
+
+bool mapex_current_holds(void)
+{
+	struct mapex_hold_bucket *b = mapex_hold_bucket(current);
+
+	return READ_ONCE(b->nr) &&
+	       (__mapex_hold_bucket_has_holder(b) & MAPEX_TASK_HOLDS);
+}
+
+void mapex_current_note_refusal(struct file *file, u64 start, u64 end)
+{
+	struct mapex_hold_bucket *b = mapex_hold_bucket(current);
+	struct mapex_hold *o;
+
+	spin_lock(&b->lock);
+	hlist_for_each_entry(o, &b->head, node) {
+		if (o->task != current || (o->state != MAPEX_HOLD_LOCKED &&
+					    o->state != MAPEX_HOLD_BYPASS))
+			continue;
+		o->refused = true;
+		if (o->refused_file)
+			continue;	/* the first refusal is faulted in first */
+		o->refused_file = get_file(file);
+		o->refused_start = start;
+		o->refused_end = end;
+	}
+	spin_unlock(&b->lock);
+}
+
+void mapex_hold_forget_refusal(struct mapex_hold *h)
+{
+	if (h->refused_file)
+		fput(h->refused_file);
+	h->refused_file = NULL;
+	h->refused = false;
 }
 
 struct mapex_hold *mapex_current_waiting(void)

@@ -23,8 +23,13 @@ enum mapex_hold_state {
 	MAPEX_HOLD_NONE,	/* registered, no range requested yet */
 	MAPEX_HOLD_WAITING,	/* in a lock call */
 	MAPEX_HOLD_LOCKED,	/* holds @range */
-	MAPEX_HOLD_BYPASS,	/* proceeds without the lock (counted) */
+	MAPEX_HOLD_BYPASS,	/* proceeds without the lock (mapex disabled) */
+	MAPEX_HOLD_DEFERRED,	/* a fault waiting for the return to user */
 };
+
+/* What mapex_hold_prepare_unlisted() found among the task's records. */
+#define MAPEX_TASK_HOLDS	0x1	/* a LOCKED or BYPASS record */
+#define MAPEX_TASK_DEFERRED	0x2	/* a DEFERRED record */
 
 struct mapex_hold {
 	struct hlist_node	node;		/* in the per-task table */
@@ -36,6 +41,14 @@ struct mapex_hold {
 	u8			mode;
 	u8			op;		/* enum mapex_op */
 	u8			state;		/* enum mapex_hold_state */
+	/*
+	 * A nested fault of this task did not fit and failed fast: the
+	 * wrapper that owns the record redoes the rest of its operation.
+	 * @refused_file (referenced) and the range say what to fault in.
+	 */
+	bool			refused;
+	struct file		*refused_file;
+	u64			refused_start, refused_end;
 };
 
 /*
@@ -64,6 +77,8 @@ static inline struct mapex_hold_bucket *mapex_hold_start(struct mapex_hold *h)
 {
 	h->task = current;
 	h->state = MAPEX_HOLD_NONE;
+	h->refused = false;
+	h->refused_file = NULL;
 	return mapex_hold_bucket(current);
 }
 
@@ -72,11 +87,12 @@ void mapex_hold_init(void);
 bool mapex_hold_register(struct mapex_hold *h);
 /*
  * Prepares @h without listing it (for requests nothing can nest inside,
- * such as faults: one lock round trip instead of two); true if the current
- * task already held a range.  mapex_hold_register() may list it later.
+ * such as faults: one lock round trip instead of two); returns the
+ * MAPEX_TASK_* bits of what the current task already has listed.
+ * mapex_hold_register() may list it later.
  */
-bool __mapex_hold_bucket_has_holder(struct mapex_hold_bucket *b);
-static inline bool mapex_hold_prepare_unlisted(struct mapex_hold *h)
+unsigned int __mapex_hold_bucket_has_holder(struct mapex_hold_bucket *b);
+static inline unsigned int mapex_hold_prepare_unlisted(struct mapex_hold *h)
 {
 	struct mapex_hold_bucket *b = mapex_hold_start(h);
 
@@ -87,7 +103,7 @@ static inline bool mapex_hold_prepare_unlisted(struct mapex_hold *h)
 	 * tasks of the bucket are doing: the usual fault takes no lock here.
 	 */
 	if (!READ_ONCE(b->nr))
-		return false;
+		return 0;
 	return __mapex_hold_bucket_has_holder(b);
 }
 void __mapex_hold_unregister(struct mapex_hold *h);
@@ -101,6 +117,15 @@ static inline void mapex_hold_unregister(struct mapex_hold *h)
 /* Does the current task hold [start, end) of @inode in one of @modes (bits)? */
 bool mapex_current_covers(const struct inode *inode, u64 start, u64 end,
 			  unsigned int modes);
+/* Does the current task hold a range (or run an unguarded operation)? */
+bool mapex_current_holds(void);
+/*
+ * A nested fault on @file's [start, end) failed fast: note it in every
+ * range the current task holds, so that the wrapper owning it redoes.
+ */
+void mapex_current_note_refusal(struct file *file, u64 start, u64 end);
+/* Drop the reference a refusal note took. */
+void mapex_hold_forget_refusal(struct mapex_hold *h);
 /* The current task's pending (waiting) request, for contention tracing. */
 struct mapex_hold *mapex_current_waiting(void);
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * module/interpose.h - per-filesystem profiles (which entry points a
- * filesystem has, their hooks, toggle and counters) shared by
- * module/interpose.c and module/sysfs.c.
+ * module/interpose.h - what the interposition files share: the
+ * per-filesystem profiles (module/profile.c), taking and releasing ranges
+ * (module/request.c), and the wrappers each file installs (module/rw.c,
+ * module/aio.c, module/fault.c, module/inval.c, module/checkpoint.c).
+ * module/sysfs.c reads the profiles' toggles and counters.
  */
 #ifndef MAPEX_INTERPOSE_H
 #define MAPEX_INTERPOSE_H
@@ -10,14 +12,22 @@
 #include <linux/kobject.h>
 #include <linux/percpu.h>
 
+#include "hold.h"
 #include "hook.h"
 #include <mapex/modes.h>
 
-/* Filesystem entry points, one hook each (where the filesystem has it). */
+struct file;
+struct inode;
+struct iov_iter;
+struct kiocb;
+struct module;
+struct vm_fault;
+
+/* Filesystem entry points, one hook each. */
 enum mapex_entry {
 	MAPEX_ENTRY_READ_ITER,
 	MAPEX_ENTRY_WRITE_ITER,
-	MAPEX_ENTRY_FAULT,		/* NULL symbol: the shared filemap_fault */
+	MAPEX_ENTRY_FAULT,		/* unused if the profile shares_fault */
 	MAPEX_ENTRY_PAGE_MKWRITE,
 	MAPEX_ENTRY_FALLOCATE,
 	MAPEX_NR_ENTRIES,
@@ -27,8 +37,9 @@ enum mapex_entry {
 enum mapex_counter {
 	MAPEX_CNT_ACQUIRED,		/* ranges granted */
 	MAPEX_CNT_CONTENDED,		/* requests that had to wait */
-	MAPEX_CNT_NESTED_BYPASS,	/* nested requests that did not fit */
-	MAPEX_CNT_RETRY,		/* faults returned VM_FAULT_RETRY */
+	MAPEX_CNT_REFUSED,		/* faults that did not fit: failed fast */
+	MAPEX_CNT_RETRY,		/* faults deferred or told to retry */
+	MAPEX_CNT_REDO,			/* operations redone after a refusal */
 	MAPEX_CNT_UNGUARDED,		/* reached the page cache unlocked */
 	MAPEX_NR_COUNTERS,
 };
@@ -41,9 +52,16 @@ struct mapex_profile {
 	const char		*fstype;	/* file_system_type.name */
 	const char		*module;	/* module that provides it */
 	struct mapex_hook	hooks[MAPEX_NR_ENTRIES];
+	bool			shares_fault;	/* ->fault is filemap_fault */
 	bool			selected;	/* named in filesystems= */
 	bool			enabled;	/* sysfs toggle */
 	bool			hooked;		/* hooks installed */
+	/*
+	 * The module whose file_system_types this profile guards (ext4's
+	 * ext2 and ext3 included): set while hooked, NULL otherwise.
+	 */
+	struct module		*owner;
+	struct file_system_type	*builtin_type;	/* if there is no owner */
 	struct kobject		*kobj;
 	struct mapex_fs_stats __percpu *stats;
 };
@@ -51,8 +69,92 @@ struct mapex_profile {
 extern struct mapex_profile mapex_profiles[];
 extern const unsigned int mapex_nr_profiles;
 
+/* The profile guarding @inode's filesystem, or NULL. */
+struct mapex_profile *mapex_profile_of(const struct inode *inode);
+
+static inline void mapex_count(struct mapex_profile *p, enum mapex_counter c,
+			       unsigned int mode)
+{
+	this_cpu_inc(p->stats->count[c][mode]);
+}
+
 void mapex_profile_read_stats(struct mapex_profile *p,
 			      struct mapex_fs_stats *sum);
+
+/* Core-kernel hooks (module/profile.c), by index. */
+enum mapex_core_hook {
+	MAPEX_CORE_FILEMAP_FAULT,
+	MAPEX_CORE_DO_TRUNCATE,
+	MAPEX_CORE_TRUNCATE_PAGECACHE,
+	MAPEX_CORE_TRUNCATE_PAGECACHE_RANGE,
+	MAPEX_CORE_IOMAP_DIO_RW,
+	MAPEX_NR_CORE_HOOKS,
+};
+extern struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS];
+
+/* ---- requests (module/request.c) ---------------------------------------- */
+
+void mapex_span(const struct inode *inode, u64 *start, u64 *end);
+void mapex_set_request(struct mapex_hold *h, struct mapex_profile *p,
+		       struct inode *inode, unsigned int op,
+		       unsigned int mode, u64 start, u64 end);
+int mapex_acquire(struct mapex_hold *h, bool nowait);
+int mapex_acquire_once(struct mapex_hold *h);
+int mapex_acquire_ordered(struct mapex_hold *h, bool nowait);
+int mapex_try_nested(struct mapex_hold *h, unsigned int also_covers);
+void mapex_refuse(struct mapex_hold *h);
+void mapex_unlock_hold(struct mapex_hold *h);
+void mapex_release(struct mapex_hold *h);
+int mapex_requests_init(void);
+void mapex_requests_exit(void);
+
+/* ---- sets: a direct read and the files its buffer maps (buffer.c) ------ */
+
+#define MAPEX_SET_MAX	4
+
+struct mapex_rw_set {
+	unsigned int		nr;	/* entries in h[], by inode address */
+	unsigned int		missed;	/* guarded files left out (counted) */
+	struct mapex_hold	h[MAPEX_SET_MAX];
+	struct file		*file[MAPEX_SET_MAX];	/* NULL: the call's own */
+};
+
+struct mapex_rw_set *mapex_buffer_set(const struct mapex_hold *own,
+				      const struct iov_iter *iter, bool nowait);
+int mapex_set_acquire(struct mapex_rw_set *s, bool nowait);
+void mapex_set_disown(struct mapex_rw_set *s, struct mapex_hold *to);
+void mapex_set_release(struct mapex_rw_set *s, struct mapex_hold *to);
+void mapex_set_free(struct mapex_rw_set *s);
+
+/* ---- the wrappers ------------------------------------------------------- */
+
+/* module/rw.c */
+ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
+		      struct kiocb *iocb, struct iov_iter *iter, bool write);
+unsigned int mapex_rw_mode(bool direct, bool write);
+int mapex_rw_lock(struct mapex_hold *h, struct kiocb *iocb, size_t count,
+		  bool write, bool nowait);
+struct mapex_rw_set *mapex_rw_buffer_set(struct mapex_hold *h,
+					 struct kiocb *iocb,
+					 struct iov_iter *iter, bool nowait);
+/* module/aio.c */
+ssize_t mapex_rw_async(struct mapex_hook *hook, struct kiocb *iocb,
+		       struct iov_iter *iter, struct mapex_hold *req,
+		       bool nowait);
+void mapex_aio_exit(void);
+/* module/fault.c */
+vm_fault_t mapex_fault(struct mapex_profile *p, struct mapex_hook *hook,
+		       struct vm_fault *vmf, unsigned int op);
+vm_fault_t mapex_filemap_fault_wrap(struct vm_fault *vmf);
+/* module/inval.c */
+long mapex_fallocate(struct mapex_profile *p, struct mapex_hook *hook,
+		     struct file *file, int mode, loff_t off, loff_t len);
+int mapex_do_truncate_wrap(void *idmap, struct dentry *dentry, loff_t length,
+			   unsigned int time_attrs, struct file *filp);
+/* module/checkpoint.c */
+void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs);
+
+#define MAPEX_DEV(inode)	((u32)(inode)->i_sb->s_dev)
 
 int mapex_interpose_init(const char *filesystems);
 void mapex_interpose_exit(void);

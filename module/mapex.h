@@ -7,7 +7,7 @@
 
 #include <linux/kobject.h>
 
-#define MAPEX_VERSION "0.2.0"
+#define MAPEX_VERSION "0.3.0"
 
 extern struct kobject *mapex_kobj;
 

@@ -15,7 +15,7 @@
 
 static const char *const mapex_mode_names[] = MAPEX_MODE_NAMES;
 static const char *const mapex_counter_names[MAPEX_NR_COUNTERS] = {
-	"acquired", "contended", "nested_bypass", "retry", "unguarded",
+	"acquired", "contended", "refused", "retry", "redo", "unguarded",
 };
 
 static struct kobject *mapex_fs_kobj;

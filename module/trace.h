@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * module/trace.h - the mapex tracepoints (TRACE_SYSTEM mapex): contention
- * begin/end, acquire/release, nested bypass and unguarded checkpoints.
+ * begin/end, acquire/release, refused requests and unguarded checkpoints.
  *
  * Every argument is a scalar so that BPF raw tracepoints can read them from
  * ctx->args[] without module BTF; the argument order is an ABI (see
- * docs/ABI/testing/trace-mapex and tools/bpf/mapexstat.bpf.c).
+ * docs/ABI/testing/tracefs-mapex and tools/bpf/mapexstat.bpf.c).
  * module/trace.c is the one file that defines CREATE_TRACE_POINTS.
  */
 #undef TRACE_SYSTEM
@@ -176,8 +176,12 @@ DEFINE_EVENT(mapex_range_class, mapex_release,
 	TP_ARGS(dev, ino, start, end, mode, op)
 );
 
-/* A task already holding a range asked again and went on unguarded. */
-DEFINE_EVENT(mapex_range_class, mapex_nested_bypass,
+/*
+ * A request did not fit and failed fast: a nested fault (the wrapper then
+ * redoes its operation), a kernel-mode fault of a task holding nothing, or
+ * a nested IO (-EDEADLK).
+ */
+DEFINE_EVENT(mapex_range_class, mapex_refused,
 	TP_PROTO(u32 dev, u64 ino, u64 start, u64 end, u32 mode, u32 op),
 	TP_ARGS(dev, ino, start, end, mode, op)
 );

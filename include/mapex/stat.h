@@ -80,7 +80,7 @@ struct mapex_counters {
 	unsigned long long filtered;	/* events skipped by -p/--inode/--mode */
 	unsigned long long stat_drops;	/* mapex_stats full: wait not recorded */
 	unsigned long long hist_drops;	/* mapex_hist full: wait not recorded */
-	unsigned long long nested_bypass;
+	unsigned long long refused;	/* mapex_refused events */
 	unsigned long long unguarded[MAPEX_NR_CHECKPOINTS];
 };
 

@@ -107,7 +107,7 @@ fi
 
 events=/sys/kernel/tracing/events/mapex
 missing=""
-for e in contention_begin contention_end acquire release nested_bypass unguarded; do
+for e in contention_begin contention_end acquire release refused unguarded; do
 	[ -e "$events/mapex_$e/format" ] || missing="$missing mapex_$e"
 done
 if [ -z "$missing" ]; then pass tracefs-events; else fail tracefs-events "missing:$missing"; fi

@@ -213,13 +213,13 @@ int mapex_end(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("raw_tp/mapex_nested_bypass")
-int mapex_nested(struct bpf_raw_tracepoint_args *ctx __attribute__((unused)))
+SEC("raw_tp/mapex_refused")
+int mapex_refused(struct bpf_raw_tracepoint_args *ctx __attribute__((unused)))
 {
 	struct mapex_counters *c = counters();
 
 	if (c)
-		count(&c->nested_bypass);
+		count(&c->refused);
 	return 0;
 }
 

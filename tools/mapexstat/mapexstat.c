@@ -81,7 +81,7 @@ static const char *const op_names[] = MAPEX_OP_NAMES;
 static const char *const cp_names[] = MAPEX_CHECKPOINT_NAMES;
 
 static const char *const link_progs[] = {
-	"mapex_begin", "mapex_end", "mapex_nested", "mapex_unguarded",
+	"mapex_begin", "mapex_end", "mapex_refused", "mapex_unguarded",
 };
 static const char *const map_names[] = {
 	MAPEX_MAP_STATS, MAPEX_MAP_HIST, MAPEX_MAP_COUNTERS,
@@ -967,9 +967,9 @@ static void print_text(const struct snapshot *snap, size_t rows,
 	if (c->stat_drops || c->hist_drops)
 		printf("# dropped: %llu waits (%s full, -M), %llu histogram updates\n",
 		       c->stat_drops, MAPEX_MAP_STATS, c->hist_drops);
-	if (c->nested_bypass)
-		printf("# nested requests that bypassed the lock: %llu\n",
-		       c->nested_bypass);
+	if (c->refused)
+		printf("# requests refused (failed fast): %llu\n",
+		       c->refused);
 	for (i = 0; i < MAPEX_NR_CHECKPOINTS; i++)
 		if (c->unguarded[i])
 			printf("# unguarded at %s: %llu\n", cp_names[i],
@@ -1033,10 +1033,10 @@ static void print_json(const struct snapshot *snap, size_t rows,
 		printf("]}");
 	}
 	printf("],\"counters\":{\"begin\":%llu,\"end\":%llu,\"filtered\":%llu,"
-	       "\"stat_drops\":%llu,\"hist_drops\":%llu,\"nested_bypass\":%llu,"
+	       "\"stat_drops\":%llu,\"hist_drops\":%llu,\"refused\":%llu,"
 	       "\"unguarded\":{",
 	       c->begin, c->end, c->filtered, c->stat_drops, c->hist_drops,
-	       c->nested_bypass);
+	       c->refused);
 	for (i = 0; i < MAPEX_NR_CHECKPOINTS; i++)
 		printf("%s\"%s\":%llu", i ? "," : "", cp_names[i],
 		       c->unguarded[i]);

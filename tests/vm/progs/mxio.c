@@ -15,6 +15,19 @@
  *                 mmap of the other's range
  *   mmap-loop     one process: mmap/munmap loop, direct IO (also into a
  *                 fresh mmap of the file) and faults on a long-lived mapping
+ *   fiemap        FS_IOC_FIEMAP whose extent buffer is a fresh shared
+ *                 mapping of the file's last page, against sub-block
+ *                 O_DIRECT writes that reach EOF (xfs takes its IOLOCK
+ *                 exclusive for those, FIEMAP holds it shared while it
+ *                 copies out): both must make progress; FIEMAP may fail
+ *                 with EFAULT while the write holds the range
+ *   starve        NPROC (default 2) threads storing through a shared
+ *                 mapping into a range that two threads rewrite with a
+ *                 continuous stream of overlapping O_DIRECT writes: every
+ *                 storing thread must complete stores
+ *   kill          a child storing through a shared mapping into a range
+ *                 under a continuous stream of O_DIRECT writes is sent
+ *                 SIGKILL and must be reaped while the stream still runs
  *   mix           NPROC (default 2) processes, random buffered/direct/mmap
  *                 reads and writes, punch, zero, collapse/insert, truncate,
  *                 direct IO into mmaps, fsync
@@ -25,20 +38,27 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/fiemap.h>
 #include <linux/magic.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef FS_IOC_FIEMAP	/* <linux/fs.h>, which clashes with <sys/mount.h> users */
+#define FS_IOC_FIEMAP	_IOWR('f', 11, struct fiemap)
+#endif
 
 #define KB	1024L
 #define MB	(1024 * KB)
@@ -426,6 +446,184 @@ static int cmd_mmap_loop(void)
 	return 0;
 }
 
+/* ---- liveness: faults against direct writes ---------------------------- */
+
+#define LV_LEN		(256 * KB)
+#define LV_FILE		(1 * MB)
+
+static int lv_fd, lv_dfd;
+static atomic_long lv_dio_writes;
+
+/* fiemap: sub-block O_DIRECT writes that end at EOF. */
+static void *fm_writer(void *arg)
+{
+	char *buf = aligned_buf(4096);
+
+	(void)arg;
+	while (!expired()) {
+		if (pwrite(lv_dfd, buf, 512, LV_FILE - 512) != 512) {
+			if (errno == EINVAL)	/* 4k-sector device: whole block */
+				die("sub-block direct write refused");
+			die("fiemap writer pwrite");
+		}
+		atomic_fetch_add(&lv_dio_writes, 1);
+	}
+	free(buf);
+	return NULL;
+}
+
+static int cmd_fiemap(void)
+{
+	long calls = 0, ok = 0, efault = 0;
+	size_t room = 4096 - sizeof(struct fiemap);
+	pthread_t t;
+
+	lv_fd = open_file(0);
+	lv_dfd = open_file(O_DIRECT);
+	prepare(lv_fd, LV_FILE);
+	if (ftruncate(lv_fd, LV_FILE))
+		die("ftruncate");
+	pthread_create(&t, NULL, fm_writer, NULL);
+	while (!expired()) {
+		struct fiemap *fm;
+		char *map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+				 lv_fd, LV_FILE - 4096);
+
+		if (map == MAP_FAILED)
+			die("mmap last page");
+		fm = (struct fiemap *)map;
+		memset(fm, 0, sizeof(*fm));
+		fm->fm_length = FIEMAP_MAX_OFFSET;
+		fm->fm_extent_count = room / sizeof(struct fiemap_extent);
+		if (ioctl(lv_fd, FS_IOC_FIEMAP, fm) == 0)
+			ok++;
+		else if (errno == EFAULT)
+			efault++;
+		else
+			die("FS_IOC_FIEMAP");
+		calls++;
+		munmap(map, 4096);
+	}
+	pthread_join(t, NULL);
+	printf("mxio %s: %ld FIEMAP calls into a mapping of the file (%ld ok, %ld EFAULT), %ld sub-block direct writes at EOF\n",
+	       cmd, calls, ok, efault, atomic_load(&lv_dio_writes));
+	if (!calls || !atomic_load(&lv_dio_writes)) {
+		fprintf(stderr, "mxio %s: one side made no progress\n", cmd);
+		return 1;
+	}
+	return 0;
+}
+
+/* starve and kill: back-to-back O_DIRECT writes over [0, LV_LEN). */
+static void *lv_dio_stream(void *arg)
+{
+	char *buf = aligned_buf(LV_LEN);
+
+	(void)arg;
+	while (!expired()) {
+		if (pwrite(lv_dfd, buf, LV_LEN, 0) != LV_LEN)
+			die("direct write stream");
+		atomic_fetch_add(&lv_dio_writes, 1);
+	}
+	free(buf);
+	return NULL;
+}
+
+#define ST_MAX_THREADS	16
+static char *lv_map;
+static long st_stores[ST_MAX_THREADS];
+
+static void *st_storer(void *arg)
+{
+	long id = (long)arg, n = 0;
+
+	while (!expired()) {
+		/* a different page each time, all inside the stream's range */
+		lv_map[(n * 4096 + id * 8) % LV_LEN] = (char)n;
+		n++;
+	}
+	st_stores[id] = n;
+	return NULL;
+}
+
+static int cmd_starve(int nthreads)
+{
+	pthread_t dio[2], st[ST_MAX_THREADS];
+	int i, starved = 0;
+
+	if (nthreads < 1 || nthreads > ST_MAX_THREADS)
+		nthreads = 2;
+	lv_fd = open_file(0);
+	lv_dfd = open_file(O_DIRECT);
+	prepare(lv_fd, LV_FILE);
+	lv_map = map_file(lv_fd, 0, LV_LEN);
+	for (i = 0; i < 2; i++)
+		pthread_create(&dio[i], NULL, lv_dio_stream, NULL);
+	for (i = 0; i < nthreads; i++)
+		pthread_create(&st[i], NULL, st_storer, (void *)(long)i);
+	for (i = 0; i < 2; i++)
+		pthread_join(dio[i], NULL);
+	for (i = 0; i < nthreads; i++)
+		pthread_join(st[i], NULL);
+	printf("mxio %s: %ld direct writes; stores per thread:", cmd,
+	       atomic_load(&lv_dio_writes));
+	for (i = 0; i < nthreads; i++) {
+		printf(" %ld", st_stores[i]);
+		starved |= st_stores[i] == 0;
+	}
+	printf("\n");
+	if (starved) {
+		fprintf(stderr, "mxio %s: a storing thread never completed a store\n", cmd);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_kill(void)
+{
+	double killed_at;
+	pthread_t dio;
+	int status;
+	pid_t pid;
+
+	lv_fd = open_file(0);
+	lv_dfd = open_file(O_DIRECT);
+	prepare(lv_fd, LV_FILE);
+	lv_map = map_file(lv_fd, 0, LV_LEN);
+	pthread_create(&dio, NULL, lv_dio_stream, NULL);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		long n = 0;
+
+		for (;;)
+			lv_map[(n++ * 4096) % LV_LEN] = 1;
+	}
+	/* let the child run into the stream, then kill it mid-stream */
+	usleep(500 * 1000);
+	killed_at = now();
+	if (kill(pid, SIGKILL))
+		die("kill");
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid");
+	/* reaped: the stream must still be running (the wait was killable) */
+	if (expired()) {
+		fprintf(stderr, "mxio %s: the child was reaped only after the direct write stream ended\n",
+			cmd);
+		stop = 1;
+		pthread_join(dio, NULL);
+		return 1;
+	}
+	stop = 1;
+	pthread_join(dio, NULL);
+	printf("mxio %s: child killed by signal %d, reaped %.3f s after SIGKILL, before the stream of %ld direct writes ended\n",
+	       cmd, WIFSIGNALED(status) ? WTERMSIG(status) : 0, now() - killed_at,
+	       atomic_load(&lv_dio_writes));
+	return !WIFSIGNALED(status);
+}
+
 /* ---- the mix ----------------------------------------------------------- */
 
 #define MIX_BASE	(8 * MB)
@@ -474,9 +672,11 @@ static int mix_one(int id, long *counts, long *sigbus, long *eio)
 				  sfs.f_type == BTRFS_SUPER_MAGIC;
 	char *map = map_file(fd, 0, MIX_MAP);
 	volatile char *vmap = map;
-	off_t off, len;
-	ssize_t r;
-	int op;
+	/* live across the SIGBUS siglongjmp below */
+	volatile off_t len;
+	volatile ssize_t r;
+	volatile int op;
+	off_t off;
 
 	sigaction(SIGBUS, &sa, NULL);
 	while (!expired()) {
@@ -651,7 +851,7 @@ int main(int argc, char **argv)
 	double secs;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: mxio nest-read|nest-dio-read|nest-dio-write|write-punch|cross-dio|mmap-loop|mix FILE SECONDS [NPROC]\n");
+		fprintf(stderr, "usage: mxio nest-read|nest-dio-read|nest-dio-write|write-punch|cross-dio|mmap-loop|fiemap|starve|kill|mix FILE SECONDS [NPROC]\n");
 		return 2;
 	}
 	cmd = argv[1];
@@ -671,6 +871,12 @@ int main(int argc, char **argv)
 		return cmd_cross_dio();
 	if (!strcmp(cmd, "mmap-loop"))
 		return cmd_mmap_loop();
+	if (!strcmp(cmd, "fiemap"))
+		return cmd_fiemap();
+	if (!strcmp(cmd, "starve"))
+		return cmd_starve(argc > 4 ? atoi(argv[4]) : 2);
+	if (!strcmp(cmd, "kill"))
+		return cmd_kill();
 	if (!strcmp(cmd, "mix"))
 		return cmd_mix(argc > 4 ? atoi(argv[4]) : 2);
 	fprintf(stderr, "mxio: unknown command '%s'\n", cmd);

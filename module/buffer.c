@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * module/buffer.c - a direct read whose user buffer lies in shared
+ * mappings of guarded files: the set of ranges it takes before it starts.
+ *
+ * A direct read pins its user pages and the device writes into them; the
+ * bio completion marks them dirty, possibly from a workqueue and long
+ * after the fault that mapped them.  When those pages are page cache of a
+ * file F (the buffer is a MAP_SHARED mapping of F), F's folios are dirtied
+ * without any fault or page-cache call that a range could gate: a pin
+ * taken by GUP's fast path does not even fault.  A direct write to F that
+ * runs meanwhile then fails its invalidation (cases 3 and 7, through DMA).
+ * So such a read takes FAULT over the pages of F it will write, for as
+ * long as the IO runs (until completion for asynchronous IO), besides its
+ * own DIRECT_READ range: the set below.  A read into F's own mapping
+ * takes one FAULT range over the union (FAULT excludes what DIRECT_READ
+ * excludes, and direct writes besides).
+ *
+ * The ranges of a set are taken in inode address order, one per inode, each
+ * waiting like an entry point (module/request.c, rule 1).  A buffer that
+ * maps more guarded files than a set holds proceeds with the first ones
+ * and counts the rest as unguarded.  Buffered reads need none of this:
+ * their user copy stores through the page table, which a direct write's
+ * writeback write-protects, so each store into F after it faults and
+ * takes FAULT.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+
+#include "interpose.h"
+#include "kfeatures.h"
+
+/* The current segment of a user-backed iterator: address and length. */
+static void mapex_iter_segment(const struct iov_iter *i, unsigned long *addr,
+			       size_t *len)
+{
+#ifdef HAVE_ITER_IOV
+	*addr = (unsigned long)iter_iov_addr(i);
+	*len = min(iov_iter_count(i), iter_iov_len(i));
+#else
+	if (iter_is_ubuf(i)) {
+		*addr = (unsigned long)i->ubuf + i->iov_offset;
+		*len = iov_iter_count(i);
+	} else {
+		struct iovec v = iov_iter_iovec(i);
+
+		*addr = (unsigned long)v.iov_base;
+		*len = v.iov_len;
+	}
+#endif
+}
+
+/* Add [start, end) of @file to @s: merged with its inode's entry. */
+static void mapex_set_add(struct mapex_rw_set *s, struct mapex_profile *p,
+			  struct file *file, u64 start, u64 end)
+{
+	struct inode *inode = file_inode(file);
+	unsigned int i;
+
+	mapex_span(inode, &start, &end);
+	for (i = 0; i < s->nr; i++) {
+		struct mapex_hold *h = &s->h[i];
+
+		if (h->inode != inode)
+			continue;
+		/* the call's own inode: one FAULT range over both */
+		h->mode = MAPEX_MODE_FAULT;
+		h->start = min(h->start, start);
+		h->end = max(h->end, end);
+		return;
+	}
+	if (s->nr == MAPEX_SET_MAX) {
+		s->missed++;
+		mapex_count(p, MAPEX_CNT_UNGUARDED, MAPEX_MODE_FAULT);
+		return;
+	}
+	mapex_set_request(&s->h[s->nr], p, inode, MAPEX_OP_FAULT,
+			  MAPEX_MODE_FAULT, start, end);
+	s->file[s->nr++] = get_file(file);
+}
+
+/* Walk the VMAs of [addr, addr + len) under mmap_lock. */
+static void mapex_set_add_vmas(struct mapex_rw_set *s, struct mm_struct *mm,
+			       unsigned long addr, size_t len)
+{
+	unsigned long end = addr + len < addr ? ULONG_MAX : addr + len;
+	struct vm_area_struct *vma;
+
+	for (vma = find_vma(mm, addr); vma && vma->vm_start < end;
+	     vma = find_vma(mm, vma->vm_end)) {
+		unsigned long a = max(addr, vma->vm_start);
+		unsigned long b = min(end, vma->vm_end);
+		struct mapex_profile *p;
+		u64 off;
+
+		if (!vma->vm_file || !(vma->vm_flags & VM_SHARED))
+			continue;
+		p = mapex_profile_of(file_inode(vma->vm_file));
+		if (!p || !READ_ONCE(p->enabled))
+			continue;
+		off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (a - vma->vm_start);
+		mapex_set_add(s, p, vma->vm_file, off, off + (b - a));
+		if (vma->vm_end >= end)
+			break;
+	}
+}
+
+/* Order @s by inode address (a handful of entries: insertion sort). */
+static void mapex_set_sort(struct mapex_rw_set *s)
+{
+	unsigned int i, j;
+
+	for (i = 1; i < s->nr; i++)
+		for (j = i; j > 0 && (unsigned long)s->h[j - 1].inode >
+				      (unsigned long)s->h[j].inode; j--) {
+			swap(s->h[j - 1], s->h[j]);
+			swap(s->file[j - 1], s->file[j]);
+		}
+}
+
+/*
+ * The set of ranges a direct read of @own's request into @iter needs, or
+ * NULL if its buffer maps no guarded file (the usual case: @own alone).
+ * ERR_PTR(-EINTR) if killed while waiting for mmap_lock, -EAGAIN if
+ * @nowait and it is busy, -ENOMEM.
+ */
+struct mapex_rw_set *mapex_buffer_set(const struct mapex_hold *own,
+				      const struct iov_iter *iter, bool nowait)
+{
+	struct mm_struct *mm = current->mm;
+	struct mapex_rw_set *s;
+	struct iov_iter it = *iter;
+	unsigned int segs = 0;
+
+	if (!mm || !user_backed_iter(iter))
+		return NULL;
+	s = kzalloc(sizeof(*s), nowait ? GFP_NOWAIT : GFP_KERNEL);
+	if (!s)
+		return ERR_PTR(nowait ? -EAGAIN : -ENOMEM);
+	s->h[0] = *own;
+	s->nr = 1;
+	if (nowait ? !mmap_read_trylock(mm) : mmap_read_lock_killable(mm)) {
+		kfree(s);
+		return ERR_PTR(nowait ? -EAGAIN : -EINTR);
+	}
+	while (iov_iter_count(&it) && segs++ < UIO_MAXIOV) {
+		unsigned long addr;
+		size_t len;
+
+		mapex_iter_segment(&it, &addr, &len);
+		if (len)
+			mapex_set_add_vmas(s, mm, addr, len);
+		iov_iter_advance(&it, len);
+	}
+	mmap_read_unlock(mm);
+	if (s->nr == 1 && s->h[0].mode == own->mode) {
+		kfree(s);
+		return NULL;
+	}
+	mapex_set_sort(s);
+	return s;
+}
+
+/*
+ * Take every range of @s in order.  1 if all are held (or covered), 0 if
+ * a @nowait request would block, -errno; on 0 and errors nothing is held.
+ */
+int mapex_set_acquire(struct mapex_rw_set *s, bool nowait)
+{
+	/* a task that held a range before the set may not wait (rule 2) */
+	bool nested = mapex_current_holds();
+	unsigned int i;
+	int got = 1;
+
+	for (i = 0; i < s->nr && got > 0; i++)
+		got = i && !nested ? mapex_acquire_ordered(&s->h[i], nowait) :
+				     mapex_acquire(&s->h[i], nowait);
+	if (got > 0)
+		return 1;
+	while (i-- > 0)
+		mapex_release(&s->h[i]);
+	return got;
+}
+
+/*
+ * The task no longer holds @s (an asynchronous IO takes it along): unlist
+ * its records, and move a refusal noted in any of them to @to.
+ */
+void mapex_set_disown(struct mapex_rw_set *s, struct mapex_hold *to)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr; i++) {
+		struct mapex_hold *h = &s->h[i];
+
+		mapex_hold_unregister(h);
+		if (h->refused && !to->refused_file) {
+			to->refused = true;
+			to->refused_file = h->refused_file;
+			to->refused_start = h->refused_start;
+			to->refused_end = h->refused_end;
+			h->refused_file = NULL;
+		}
+		mapex_hold_forget_refusal(h);
+	}
+}
+
+/* Disown @s (moving a refusal to @to) and release its ranges. */
+void mapex_set_release(struct mapex_rw_set *s, struct mapex_hold *to)
+{
+	unsigned int i;
+
+	mapex_set_disown(s, to);
+	for (i = s->nr; i-- > 0;)
+		if (s->h[i].state == MAPEX_HOLD_LOCKED)
+			mapex_unlock_hold(&s->h[i]);
+}
+
+/* Drop the file references of @s and free it. */
+void mapex_set_free(struct mapex_rw_set *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->nr; i++)
+		if (s->file[i])
+			fput(s->file[i]);
+	kfree(s);
+}

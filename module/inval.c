@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * module/inval.c - the operations that drop cached pages and take INVAL:
+ * the ->fallocate wrapper (punch, zero, collapse, insert, and growing the
+ * size) and the do_truncate wrapper.  Each re-checks the file size after
+ * its grant, because a truncate that ran while it waited may have moved
+ * the range it needs.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/falloc.h>
+
+#include "interpose.h"
+
+typedef long (*mapex_fallocate_t)(struct file *, int, loff_t, loff_t);
+typedef int (*mapex_truncate_t)(void *, struct dentry *, loff_t,
+				unsigned int, struct file *);
+
+/*
+ * Take INVAL over what @range_of says, given the size now, and widen and
+ * retake while the size moves under the wait.  @range_of returns false
+ * when the operation needs no range.  Returns 1 (locked), 0 (no range
+ * needed, @h not registered), or -EINTR / -EDEADLK (@h registered).
+ */
+static int mapex_inval_lock(struct mapex_hold *h, struct mapex_profile *p,
+			    struct inode *inode, unsigned int op,
+			    bool (*range_of)(const void *arg, u64 isize,
+					     u64 *start, u64 *end),
+			    const void *arg)
+{
+	u64 start, end, s2, e2;
+	int got;
+
+	if (!range_of(arg, i_size_read(inode), &start, &end))
+		return 0;
+	for (;;) {
+		mapex_span(inode, &start, &end);
+		mapex_set_request(h, p, inode, op, MAPEX_MODE_INVAL, start, end);
+		got = mapex_acquire(h, false);
+		if (got < 0)
+			return got;
+		if (!range_of(arg, i_size_read(inode), &s2, &e2))
+			return 1;
+		mapex_span(inode, &s2, &e2);
+		if (s2 >= start && e2 <= end)
+			return 1;
+		mapex_release(h);
+		start = min(start, s2);
+		end = max(end, e2);
+	}
+}
+
+struct mapex_falloc_args {
+	struct inode	*inode;
+	int		mode;
+	u64		off, len;
+};
+
+/*
+ * The range a fallocate needs, given the size @isize; false if it needs
+ * none (allocation inside EOF changes no cached data).
+ */
+static bool mapex_fallocate_range(const void *arg, u64 isize, u64 *start,
+				  u64 *end)
+{
+	const struct mapex_falloc_args *a = arg;
+	u64 bs = max_t(u64, i_blocksize(a->inode), PAGE_SIZE);
+
+	*start = a->off;
+	*end = a->off + a->len < a->off ? U64_MAX : a->off + a->len;
+	if (a->mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
+		/*
+		 * A shift moves everything after @off, and xfs also flushes
+		 * and drops the block before it to pin the split boundary.
+		 */
+		*start = round_down(a->off, bs);
+		*start = *start >= bs ? *start - bs : 0;
+		*end = U64_MAX;
+	}
+	if (!(a->mode & FALLOC_FL_KEEP_SIZE) && a->off + a->len > isize) {
+		/*
+		 * A new size goes through setattr: the page at the old EOF
+		 * is zeroed and the cache past the new EOF truncated.
+		 */
+		*start = min(*start, isize);
+		*end = U64_MAX;
+		return true;
+	}
+	return a->mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE |
+			  FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE);
+}
+
+long mapex_fallocate(struct mapex_profile *p, struct mapex_hook *hook,
+		     struct file *file, int mode, loff_t off, loff_t len)
+{
+	mapex_fallocate_t orig = MAPEX_ORIG(hook, mapex_fallocate_t);
+	struct mapex_falloc_args a = {
+		.inode = file_inode(file), .mode = mode, .off = off, .len = len,
+	};
+	struct mapex_hold h;
+	long ret;
+	int got;
+
+	mapex_wrapper_enter();
+	if (!READ_ONCE(p->enabled) || off < 0 || len <= 0) {
+		ret = orig(file, mode, off, len);
+		goto out;
+	}
+	got = mapex_inval_lock(&h, p, a.inode, MAPEX_OP_FALLOCATE,
+			       mapex_fallocate_range, &a);
+	if (got < 0) {
+		mapex_hold_unregister(&h);
+		ret = got;
+		goto out;
+	}
+	ret = orig(file, mode, off, len);
+	if (got)
+		mapex_release(&h);
+out:
+	mapex_wrapper_leave();
+	return ret;
+}
+
+/* A truncate to @length drops the cache from min(length, size) on. */
+static bool mapex_truncate_range(const void *arg, u64 isize, u64 *start,
+				 u64 *end)
+{
+	*start = min(*(const u64 *)arg, isize);
+	*end = U64_MAX;
+	return true;
+}
+
+int mapex_do_truncate_wrap(void *idmap, struct dentry *dentry, loff_t length,
+			   unsigned int time_attrs, struct file *filp)
+{
+	mapex_truncate_t orig =
+		MAPEX_ORIG(&mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE],
+			   mapex_truncate_t);
+	struct inode *inode = d_inode(dentry);
+	struct mapex_profile *p;
+	struct mapex_hold h;
+	u64 len = length;
+	int ret, got;
+
+	mapex_wrapper_enter();
+	p = inode ? mapex_profile_of(inode) : NULL;
+	if (!p || !READ_ONCE(p->enabled) || length < 0 ||
+	    !S_ISREG(inode->i_mode)) {
+		ret = orig(idmap, dentry, length, time_attrs, filp);
+		goto out;
+	}
+	got = mapex_inval_lock(&h, p, inode, MAPEX_OP_TRUNCATE,
+			       mapex_truncate_range, &len);
+	if (got < 0) {
+		mapex_hold_unregister(&h);
+		ret = got;
+		goto out;
+	}
+	ret = orig(idmap, dentry, length, time_attrs, filp);
+	mapex_release(&h);
+out:
+	mapex_wrapper_leave();
+	return ret;
+}

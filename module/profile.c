@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * module/profile.c - which filesystems mapex guards and how: the profile
+ * table (entry points per filesystem, with one wrapper stub each), the
+ * core-kernel hooks, finding an inode's profile, filesystems=, installing
+ * the hooks, and the module notifier that hooks a filesystem when its
+ * module loads and unhooks it when it goes.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "interpose.h"
+
+static DEFINE_MUTEX(mapex_profiles_mutex);	/* hooked/selected state */
+
+#define MAPEX_HOOK(sym, fn)	{ .symbol = sym, .wrapper = fn }
+
+/*
+ * One stub per (filesystem, entry point): the stub knows which original to
+ * call.  The logic lives in the generic functions above.
+ */
+#define MAPEX_FS_WRAPPERS(fs, idx)					\
+static ssize_t fs##_read_iter_wrap(struct kiocb *iocb, struct iov_iter *to) \
+{									\
+	struct mapex_profile *p = &mapex_profiles[idx];			\
+	return mapex_rw_iter(p, &p->hooks[MAPEX_ENTRY_READ_ITER], iocb, to, false); \
+}									\
+static ssize_t fs##_write_iter_wrap(struct kiocb *iocb, struct iov_iter *from) \
+{									\
+	struct mapex_profile *p = &mapex_profiles[idx];			\
+	return mapex_rw_iter(p, &p->hooks[MAPEX_ENTRY_WRITE_ITER], iocb, from, true); \
+}									\
+static vm_fault_t fs##_page_mkwrite_wrap(struct vm_fault *vmf)		\
+{									\
+	struct mapex_profile *p = &mapex_profiles[idx];			\
+	return mapex_fault(p, &p->hooks[MAPEX_ENTRY_PAGE_MKWRITE], vmf, MAPEX_OP_MKWRITE); \
+}									\
+static long fs##_fallocate_wrap(struct file *file, int mode, loff_t off, \
+				loff_t len)				\
+{									\
+	struct mapex_profile *p = &mapex_profiles[idx];			\
+	return mapex_fallocate(p, &p->hooks[MAPEX_ENTRY_FALLOCATE], file, mode, off, len); \
+}
+
+enum { MAPEX_FS_EXT4, MAPEX_FS_XFS, MAPEX_FS_BTRFS };
+MAPEX_FS_WRAPPERS(ext4, MAPEX_FS_EXT4)
+MAPEX_FS_WRAPPERS(xfs, MAPEX_FS_XFS)
+
+/* xfs has its own ->fault; ext4 and btrfs share the filemap_fault hook. */
+static vm_fault_t xfs_fault_wrap(struct vm_fault *vmf)
+{
+	struct mapex_profile *p = &mapex_profiles[MAPEX_FS_XFS];
+
+	return mapex_fault(p, &p->hooks[MAPEX_ENTRY_FAULT], vmf, MAPEX_OP_FAULT);
+}
+MAPEX_FS_WRAPPERS(btrfs, MAPEX_FS_BTRFS)
+
+#define MAPEX_HOOK(sym, fn)	{ .symbol = sym, .wrapper = fn }
+
+struct mapex_profile mapex_profiles[] = {
+	[MAPEX_FS_EXT4] = {
+		.fstype = "ext4", .module = "ext4", .shares_fault = true,
+		.hooks = {
+			MAPEX_HOOK("ext4_file_read_iter", ext4_read_iter_wrap),
+			MAPEX_HOOK("ext4_file_write_iter", ext4_write_iter_wrap),
+			MAPEX_HOOK(NULL, NULL),	/* filemap_fault */
+			MAPEX_HOOK("ext4_page_mkwrite", ext4_page_mkwrite_wrap),
+			MAPEX_HOOK("ext4_fallocate", ext4_fallocate_wrap),
+		},
+	},
+	[MAPEX_FS_XFS] = {
+		.fstype = "xfs", .module = "xfs",
+		.hooks = {
+			MAPEX_HOOK("xfs_file_read_iter", xfs_read_iter_wrap),
+			MAPEX_HOOK("xfs_file_write_iter", xfs_write_iter_wrap),
+			MAPEX_HOOK("xfs_filemap_fault", xfs_fault_wrap),
+			MAPEX_HOOK("xfs_filemap_page_mkwrite", xfs_page_mkwrite_wrap),
+			MAPEX_HOOK("xfs_file_fallocate", xfs_fallocate_wrap),
+		},
+	},
+	[MAPEX_FS_BTRFS] = {
+		.fstype = "btrfs", .module = "btrfs", .shares_fault = true,
+		.hooks = {
+			MAPEX_HOOK("btrfs_file_read_iter", btrfs_read_iter_wrap),
+			MAPEX_HOOK("btrfs_file_write_iter", btrfs_write_iter_wrap),
+			MAPEX_HOOK(NULL, NULL),	/* filemap_fault */
+			MAPEX_HOOK("btrfs_page_mkwrite", btrfs_page_mkwrite_wrap),
+			MAPEX_HOOK("btrfs_fallocate", btrfs_fallocate_wrap),
+		},
+	},
+};
+const unsigned int mapex_nr_profiles = ARRAY_SIZE(mapex_profiles);
+
+/* Hooks in the core kernel, installed while mapex is loaded. */
+struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS] = {
+	[MAPEX_CORE_FILEMAP_FAULT] =
+		MAPEX_HOOK("filemap_fault", mapex_filemap_fault_wrap),
+	/* Never address-taken: its ENDBR is sealed on IBT machines. */
+	[MAPEX_CORE_DO_TRUNCATE] = {
+		.symbol = "do_truncate", .wrapper = mapex_do_truncate_wrap,
+		.optional = true },
+	[MAPEX_CORE_TRUNCATE_PAGECACHE] = {
+		.symbol = "truncate_pagecache", .observe = mapex_checkpoint,
+		.id = MAPEX_CP_TRUNCATE_PAGECACHE },
+	[MAPEX_CORE_TRUNCATE_PAGECACHE_RANGE] = {
+		.symbol = "truncate_pagecache_range",
+		.observe = mapex_checkpoint,
+		.id = MAPEX_CP_TRUNCATE_PAGECACHE_RANGE },
+	[MAPEX_CORE_IOMAP_DIO_RW] = {
+		.symbol = "__iomap_dio_rw", .observe = mapex_checkpoint,
+		.id = MAPEX_CP_IOMAP_DIO_RW },
+};
+
+/*
+ * By the module that owns the filesystem type, so that every type of that
+ * module (ext4's ext2 and ext3) is guarded by the same profile on every
+ * path, and without a string compare per call.  A built-in filesystem has
+ * no owner: it is matched by its registered type.
+ */
+struct mapex_profile *mapex_profile_of(const struct inode *inode)
+{
+	const struct file_system_type *t = inode->i_sb->s_type;
+	unsigned int i;
+
+	for (i = 0; i < mapex_nr_profiles; i++) {
+		struct mapex_profile *p = &mapex_profiles[i];
+
+		if (!READ_ONCE(p->hooked))
+			continue;
+		if (t->owner ? t->owner == READ_ONCE(p->owner) :
+			       t == READ_ONCE(p->builtin_type))
+			return p;
+	}
+	return NULL;
+}
+
+void mapex_profile_read_stats(struct mapex_profile *p,
+			      struct mapex_fs_stats *sum)
+{
+	unsigned int c, m;
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		struct mapex_fs_stats *s = per_cpu_ptr(p->stats, cpu);
+
+		for (c = 0; c < MAPEX_NR_COUNTERS; c++)
+			for (m = 0; m < MAPEX_NR_MODES; m++)
+				sum->count[c][m] += s->count[c][m];
+	}
+}
+
+/* ---- installation ------------------------------------------------------ */
+
+/*
+ * Hook @p's entry points; @owner is the filesystem's module (NULL: find
+ * it through the registered type, which is then already there).
+ */
+static int mapex_profile_hook(struct mapex_profile *p, struct module *owner)
+{
+	struct file_system_type *type = NULL;
+	unsigned int i;
+	int err;
+
+	if (!owner) {
+		/* registered (its read_iter exists): no module autoload */
+		type = get_fs_type(p->fstype);
+		if (!type) {
+			pr_err("%s: no such filesystem type\n", p->fstype);
+			return -ENOENT;
+		}
+		owner = type->owner;
+		module_put(type->owner);	/* get_fs_type() took it */
+	}
+
+	for (i = 0; i < MAPEX_NR_ENTRIES; i++) {
+		if (!p->hooks[i].symbol)
+			continue;
+		err = mapex_hooks_install(&p->hooks[i], 1);
+		if (err) {
+			pr_err("%s: cannot hook %s, filesystem not guarded\n",
+			       p->fstype, p->hooks[i].symbol);
+			while (i-- > 0)
+				if (p->hooks[i].symbol)
+					mapex_hooks_remove(&p->hooks[i], 1);
+			return err;
+		}
+	}
+	WRITE_ONCE(p->owner, owner);
+	WRITE_ONCE(p->builtin_type, owner ? NULL : type);
+	WRITE_ONCE(p->hooked, true);
+	return 0;
+}
+
+static void mapex_profile_unhook(struct mapex_profile *p)
+{
+	unsigned int i;
+
+	if (!p->hooked)
+		return;
+	WRITE_ONCE(p->hooked, false);
+	WRITE_ONCE(p->owner, NULL);
+	WRITE_ONCE(p->builtin_type, NULL);
+	for (i = MAPEX_NR_ENTRIES; i-- > 0;)
+		if (p->hooks[i].symbol)
+			mapex_hooks_remove(&p->hooks[i], 1);
+}
+
+/* Hook a filesystem when its module comes, unhook it when it goes. */
+static int mapex_module_notify(struct notifier_block *nb, unsigned long action,
+			       void *data)
+{
+	struct module *mod = data;
+	unsigned int i;
+
+	mutex_lock(&mapex_profiles_mutex);
+	for (i = 0; i < mapex_nr_profiles; i++) {
+		struct mapex_profile *p = &mapex_profiles[i];
+
+		if (!p->selected || strcmp(mod->name, p->module))
+			continue;
+		if (action == MODULE_STATE_COMING && !p->hooked) {
+			if (!mapex_profile_hook(p, mod))
+				pr_info("%s: hooked on module load\n", p->fstype);
+		} else if (action == MODULE_STATE_GOING) {
+			mapex_profile_unhook(p);
+		}
+	}
+	mutex_unlock(&mapex_profiles_mutex);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block mapex_module_nb = {
+	.notifier_call = mapex_module_notify,
+};
+
+/* Parse filesystems= ("ext4,xfs"); an unknown name fails the load. */
+static int mapex_select(const char *list)
+{
+	char *copy, *cur, *name;
+	unsigned int i;
+	int err = 0;
+
+	if (!list || !*list) {
+		for (i = 0; i < mapex_nr_profiles; i++)
+			mapex_profiles[i].selected = true;
+		return 0;
+	}
+	copy = kstrdup(list, GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+	cur = strim(copy);
+	while ((name = strsep(&cur, ",")) != NULL) {
+		name = strim(name);
+		for (i = 0; i < mapex_nr_profiles; i++)
+			if (!strcmp(name, mapex_profiles[i].fstype))
+				break;
+		if (i == mapex_nr_profiles) {
+			pr_err("filesystems=: unknown filesystem '%s' (supported: ext4, xfs, btrfs)\n",
+			       name);
+			err = -EINVAL;
+			break;
+		}
+		mapex_profiles[i].selected = true;
+	}
+	kfree(copy);
+	if (err)
+		for (i = 0; i < mapex_nr_profiles; i++)
+			mapex_profiles[i].selected = false;
+	return err;
+}
+
+int mapex_interpose_init(const char *filesystems)
+{
+	unsigned int i;
+	int err;
+
+	err = mapex_select(filesystems);
+	if (err)
+		return err;
+	err = mapex_requests_init();
+	if (err)
+		return err;
+	err = -ENOMEM;
+	for (i = 0; i < mapex_nr_profiles; i++) {
+		struct mapex_profile *p = &mapex_profiles[i];
+
+		p->stats = alloc_percpu(struct mapex_fs_stats);
+		if (!p->stats)
+			goto out_stats;
+		p->enabled = p->selected;
+	}
+
+	err = mapex_hooks_install(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
+	if (err)
+		goto out_stats;
+	mutex_lock(&mapex_profiles_mutex);
+	err = register_module_notifier(&mapex_module_nb);
+	for (i = 0; !err && i < mapex_nr_profiles; i++) {
+		struct mapex_profile *p = &mapex_profiles[i];
+
+		/* Not loaded yet: the notifier hooks it when it comes. */
+		if (p->selected &&
+		    mapex_symbol_exists(p->hooks[MAPEX_ENTRY_READ_ITER].symbol))
+			err = mapex_profile_hook(p, NULL);
+	}
+	if (err) {
+		for (i = 0; i < mapex_nr_profiles; i++)
+			mapex_profile_unhook(&mapex_profiles[i]);
+		mutex_unlock(&mapex_profiles_mutex);
+		unregister_module_notifier(&mapex_module_nb);
+		mapex_hooks_remove(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
+		mapex_hooks_drain();
+		goto out_stats;
+	}
+	mutex_unlock(&mapex_profiles_mutex);
+	return 0;
+
+out_stats:
+	for (i = 0; i < mapex_nr_profiles; i++) {
+		free_percpu(mapex_profiles[i].stats);
+		mapex_profiles[i].stats = NULL;
+	}
+	mapex_requests_exit();
+	return err;
+}
+
+void mapex_interpose_exit(void)
+{
+	unsigned int i;
+
+	unregister_module_notifier(&mapex_module_nb);
+	mutex_lock(&mapex_profiles_mutex);
+	for (i = 0; i < mapex_nr_profiles; i++)
+		mapex_profile_unhook(&mapex_profiles[i]);
+	mutex_unlock(&mapex_profiles_mutex);
+	mapex_hooks_remove(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
+	/* Sleeping wrappers and in-flight async IO finish before teardown. */
+	mapex_hooks_drain();
+	mapex_aio_exit();
+	mapex_requests_exit();
+	for (i = 0; i < mapex_nr_profiles; i++)
+		free_percpu(mapex_profiles[i].stats);
+}

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * module/request.c - how a wrapper takes and gives back a range: the span
+ * a request covers (whole folios), waiting, trying once, nested requests
+ * of a task that already holds a range, and the contention callbacks.
+ *
+ * Lock ordering (the one list; docs/locking.md gives the reason for each
+ * rule):
+ *
+ *   mapex range lock  (->read_iter, ->write_iter, ->fallocate, do_truncate,
+ *                      ->fault and ->page_mkwrite when they may, the
+ *                      deferred-fault task_work, a wrapper's fault-in step)
+ *     -> i_rwsem
+ *       -> mmap_lock            (user copies and GUP inside IO)
+ *         -> invalidate_lock
+ *           -> folio lock
+ *
+ *   1. Only a task that holds no range, and no lock a range holder could
+ *      wait for, sleeps on a range: a wrapper at the filesystem's entry,
+ *      a user-mode fault at its return to user (module/fault.c), a
+ *      wrapper's fault-in step after it released its own range (rw.c).
+ *      The one exception is a set (module/buffer.c: a direct read and
+ *      the files its buffer maps): one range per inode, taken in inode
+ *      address order, each waiting.  Every task that waits while holding
+ *      takes its ranges in that one order, so no two wait for each other.
+ *   2. A task that holds a range never sleeps on another one.  A nested
+ *      request that fits what is granted is granted at once; a nested
+ *      fault that does not fit fails fast (VM_FAULT_SIGBUS: the user copy
+ *      comes back short, GUP fails) and is noted in the task's hold
+ *      records, and the wrapper that owns them redoes the rest of its
+ *      operation after releasing (rule 1).  Nothing proceeds unguarded.
+ *   3. A kernel-mode fault of a task that holds nothing may hold i_rwsem
+ *      (FIEMAP), a pipe or socket lock, or a range holder's IOLOCK: it
+ *      never sleeps on a range either, and fails fast on a conflict.
+ *   4. Ranges are never taken under i_rwsem or invalidate_lock:
+ *      truncate_pagecache*() and __iomap_dio_rw() are observed only
+ *      (module/checkpoint.c).
+ *   5. Spinlocks below are leaves and never nest in one another:
+ *      mapex_hold_bucket.lock (hold.c), the range lock's bucket lock
+ *      (rangelock.c, which has its own list), mapex_aio_lock (aio.c).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/pagemap.h>
+
+#include "interpose.h"
+#include "rangelock.h"
+#include "trace.h"
+
+static struct mapex_lock_table mapex_table;
+
+/*
+ * Widen [start, end) to whole folios of the largest size @inode's mapping
+ * may use (docs/rangelock.md, "Folio spans").  Page cache folios are
+ * naturally aligned and no larger than that, so two operations that touch
+ * one folio always get overlapping spans, whichever page each names.
+ */
+void mapex_span(const struct inode *inode, u64 *start, u64 *end)
+{
+	u64 size = mapping_max_folio_size(inode->i_mapping);
+
+	*start = round_down(*start, size);
+	if (*end > U64_MAX - size)
+		*end = U64_MAX;
+	else
+		*end = round_up(*end, size);
+}
+
+void mapex_set_request(struct mapex_hold *h, struct mapex_profile *p,
+		       struct inode *inode, unsigned int op,
+		       unsigned int mode, u64 start, u64 end)
+{
+	h->profile = p;
+	h->inode = inode;
+	h->op = op;
+	h->mode = mode;
+	h->start = start;
+	h->end = end;
+	h->refused = false;
+	h->refused_file = NULL;
+}
+
+static __always_inline void mapex_granted(struct mapex_hold *h)
+{
+	WRITE_ONCE(h->state, MAPEX_HOLD_LOCKED);
+	mapex_count(h->profile, MAPEX_CNT_ACQUIRED, h->mode);
+	/* the test first: otherwise the arguments are loaded on every call */
+	if (trace_mapex_acquire_enabled())
+		trace_mapex_acquire(MAPEX_DEV(h->inode), h->inode->i_ino,
+				    h->start, h->end, h->mode, h->op);
+}
+
+/*
+ * The range lock refused the request as invalid (it WARNs): count it as
+ * unguarded and let the caller proceed, as without mapex.
+ */
+static void mapex_invalid(struct mapex_hold *h)
+{
+	WRITE_ONCE(h->state, MAPEX_HOLD_BYPASS);
+	mapex_count(h->profile, MAPEX_CNT_UNGUARDED, h->mode);
+}
+
+/* A trylock answered @ret (1, 0, -errno): 1 if the caller may proceed. */
+static int mapex_settle_try(struct mapex_hold *h, int ret)
+{
+	if (ret == 1)
+		mapex_granted(h);
+	else if (ret < 0)
+		mapex_invalid(h);
+	return ret != 0;
+}
+
+/* Counted and traced: a request that did not fit and fails fast. */
+void mapex_refuse(struct mapex_hold *h)
+{
+	mapex_count(h->profile, MAPEX_CNT_REFUSED, h->mode);
+	trace_mapex_refused(MAPEX_DEV(h->inode), h->inode->i_ino, h->start,
+			    h->end, h->mode, h->op);
+}
+
+/*
+ * A request of a task that already holds a range: 1 if it may proceed
+ * (covered by a range the task holds in its own mode, INVAL or one of
+ * @also_covers, or granted because it fits every granted range), 0 if it
+ * does not fit.  Never queued behind waiters: they may be waiting for
+ * this task.  Never sleeps.
+ */
+int mapex_try_nested(struct mapex_hold *h, unsigned int also_covers)
+{
+	int ret;
+
+	if (mapex_current_covers(h->inode, h->start, h->end,
+				 BIT(h->mode) | BIT(MAPEX_MODE_INVAL) |
+				 also_covers)) {
+		WRITE_ONCE(h->state, MAPEX_HOLD_BYPASS);
+		return 1;
+	}
+	ret = mapex_range_trylock_nested(&mapex_table, h->inode, &h->range,
+					 h->start, h->end, h->mode);
+	return mapex_settle_try(h, ret);
+}
+
+/* Try once: 1 if the caller may proceed, 0 if the request would wait. */
+int mapex_acquire_once(struct mapex_hold *h)
+{
+	return mapex_settle_try(h, mapex_range_trylock(&mapex_table, h->inode,
+						       &h->range, h->start,
+						       h->end, h->mode));
+}
+
+/*
+ * Register @h for the current task and request its range, waiting unless
+ * @nowait (IOCB_NOWAIT).  Returns 1 if the caller may proceed (locked, or
+ * covered by a range it holds), 0 if a @nowait request would block,
+ * -EINTR if killed while waiting, or -EDEADLK for a nested request that
+ * does not fit (an IO, fallocate or truncate issued by a task that
+ * already holds a range: rule 2 forbids the wait, and proceeding would be
+ * unguarded).  On 0 and errors @h stays registered in state WAITING or
+ * NONE; mapex_release() unregisters in every case.
+ */
+static int mapex_acquire_wait(struct mapex_hold *h, bool nowait)
+{
+	int ret;
+
+	if (nowait)
+		return mapex_acquire_once(h);
+	WRITE_ONCE(h->state, MAPEX_HOLD_WAITING);
+	ret = mapex_range_lock_killable(&mapex_table, h->inode, &h->range,
+					h->start, h->end, h->mode);
+	if (ret == -EINTR)
+		return -EINTR;
+	if (ret == 0)
+		mapex_granted(h);
+	else
+		mapex_invalid(h);
+	return 1;
+}
+
+int mapex_acquire(struct mapex_hold *h, bool nowait)
+{
+	if (mapex_hold_register(h)) {
+		if (mapex_try_nested(h, 0))
+			return 1;
+		mapex_refuse(h);
+		return -EDEADLK;
+	}
+	return mapex_acquire_wait(h, nowait);
+}
+
+/*
+ * The second and later ranges of a set (module/buffer.c), taken in inode
+ * address order by a task that holds nothing but the set's earlier
+ * ranges: it may wait (rule 1).  As mapex_acquire() otherwise.
+ */
+int mapex_acquire_ordered(struct mapex_hold *h, bool nowait)
+{
+	mapex_hold_register(h);
+	return mapex_acquire_wait(h, nowait);
+}
+
+void mapex_unlock_hold(struct mapex_hold *h)
+{
+	if (trace_mapex_release_enabled())	/* see mapex_granted() */
+		trace_mapex_release(MAPEX_DEV(h->inode), h->inode->i_ino,
+				    h->start, h->end, h->mode, h->op);
+	mapex_range_unlock(&h->range);
+	h->state = MAPEX_HOLD_NONE;
+}
+
+/* Unregister @h and release its range if it holds one. */
+void mapex_release(struct mapex_hold *h)
+{
+	mapex_hold_unregister(h);
+	if (h->state == MAPEX_HOLD_LOCKED)
+		mapex_unlock_hold(h);
+}
+
+/* Contention callbacks of the lock class: attribute them to the op. */
+static void mapex_contention_begin(const struct mapex_range *w,
+				   unsigned int holder_mode, pid_t holder_pid)
+{
+	struct mapex_hold *h = mapex_current_waiting();
+	const struct inode *inode = mapex_range_key(w);
+
+	if (!h)
+		return;
+	mapex_count(h->profile, MAPEX_CNT_CONTENDED, h->mode);
+	trace_mapex_contention_begin(MAPEX_DEV(inode), inode->i_ino,
+				     mapex_range_start(w), mapex_range_end(w),
+				     mapex_range_mode(w), holder_mode,
+				     holder_pid, h->op);
+}
+
+static void mapex_contention_end(const struct mapex_range *w,
+				 unsigned int holder_mode, u64 wait_ns,
+				 int result)
+{
+	struct mapex_hold *h = mapex_current_waiting();
+	const struct inode *inode = mapex_range_key(w);
+
+	trace_mapex_contention_end(MAPEX_DEV(inode), inode->i_ino,
+				   mapex_range_start(w), mapex_range_end(w),
+				   mapex_range_mode(w), holder_mode, wait_ns,
+				   result, h ? h->op : MAPEX_NR_OPS);
+}
+
+int mapex_requests_init(void)
+{
+	int err;
+
+	mapex_hold_init();
+	mapex_default_class.contention_begin = mapex_contention_begin;
+	mapex_default_class.contention_end = mapex_contention_end;
+	err = mapex_class_init(&mapex_default_class);
+	if (err)
+		return err;
+	err = mapex_table_init(&mapex_table, &mapex_default_class);
+	if (err)
+		mapex_class_exit(&mapex_default_class);
+	return err;
+}
+
+void mapex_requests_exit(void)
+{
+	mapex_table_destroy(&mapex_table);
+	mapex_class_exit(&mapex_default_class);
+}

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * module/rw.c - the ->read_iter / ->write_iter wrapper: buffered and
+ * direct IO take their range over the folios they touch, and an operation
+ * whose user copy or GUP was refused a nested fault (module/request.c,
+ * rule 2) keeps what it did, releases its range, faults the rest of the
+ * user buffer in where it may wait, and redoes the rest.  Asynchronous
+ * direct IO is handed to module/aio.c.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/sched/signal.h>
+#include <linux/uio.h>
+
+#include "interpose.h"
+
+typedef ssize_t (*mapex_rw_iter_t)(struct kiocb *, struct iov_iter *);
+
+/*
+ * A refusal never needs more rounds than this without progress: each
+ * round faults in the refused range under its own grant.  Only a
+ * conflicting operation that invalidates those pages again between the
+ * fault-in and the redo, every time, runs into the limit; the operation
+ * then returns what it did, or -EFAULT, as a copy from an unmapped page
+ * would.
+ */
+#define MAPEX_REDO_LIMIT	16
+
+/* The range of a read or write of @count bytes at iocb->ki_pos. */
+static void mapex_rw_range(struct kiocb *iocb, size_t count, bool write,
+			   u64 *start, u64 *end)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	u64 isize = i_size_read(inode);
+	u64 pos = iocb->ki_pos;
+
+	*start = pos;
+	*end = pos + count < pos ? U64_MAX : pos + count;
+	if (write && (iocb->ki_flags & IOCB_APPEND)) {
+		/* The position is decided under i_rwsem: lock from EOF on. */
+		*start = isize;
+		*end = U64_MAX;
+	} else if (write && pos + count > isize) {
+		/*
+		 * Extending: the write zeroes the cached gap from the old EOF
+		 * and may drop the cache from there on (xfs delalloc).
+		 */
+		*start = min(*start, isize);
+		*end = U64_MAX;
+	}
+	mapex_span(inode, start, end);
+}
+
+/* The mode of a ->read_iter / ->write_iter call (docs/rangelock.md). */
+unsigned int mapex_rw_mode(bool direct, bool write)
+{
+	if (!direct)
+		return MAPEX_MODE_BUFFERED;
+	return write ? MAPEX_MODE_DIRECT_WRITE : MAPEX_MODE_DIRECT_READ;
+}
+
+/*
+ * Take the range of the call for @h (registered by this call), widening it
+ * while the file size moves under the wait.  As mapex_acquire().
+ */
+int mapex_rw_lock(struct mapex_hold *h, struct kiocb *iocb, size_t count,
+		  bool write, bool nowait)
+{
+	u64 start, end, s2, e2;
+	int got;
+
+	mapex_rw_range(iocb, count, write, &start, &end);
+	for (;;) {
+		h->start = start;
+		h->end = end;
+		got = mapex_acquire(h, nowait);
+		if (got <= 0)
+			return got;
+		/* The size may have moved while we waited: still covered? */
+		mapex_rw_range(iocb, count, write, &s2, &e2);
+		if (s2 >= start && e2 <= end)
+			return 1;
+		mapex_release(h);
+		start = min(start, s2);
+		end = max(end, e2);
+	}
+}
+
+/*
+ * A direct read's set (module/buffer.c), or NULL when it takes @h alone;
+ * @h's range is set either way.
+ */
+struct mapex_rw_set *mapex_rw_buffer_set(struct mapex_hold *h,
+					 struct kiocb *iocb,
+					 struct iov_iter *iter, bool nowait)
+{
+	if (h->mode != MAPEX_MODE_DIRECT_READ)
+		return NULL;
+	/* a read's range does not depend on the size: no re-check */
+	mapex_rw_range(iocb, iov_iter_count(iter), false, &h->start, &h->end);
+	return mapex_buffer_set(h, iter, nowait);
+}
+
+/* One synchronous attempt with a set: take it, run the original, release. */
+static ssize_t mapex_rw_sync_set(struct mapex_hook *hook, struct kiocb *iocb,
+				 struct iov_iter *iter, struct mapex_hold *h,
+				 struct mapex_rw_set *s, bool nowait)
+{
+	ssize_t ret;
+	int got;
+
+	got = mapex_set_acquire(s, nowait);
+	if (got <= 0) {
+		mapex_set_free(s);
+		return got ? got : -EAGAIN;
+	}
+	ret = MAPEX_ORIG(hook, mapex_rw_iter_t)(iocb, iter);
+	mapex_set_release(s, h);
+	mapex_set_free(s);
+	return ret;
+}
+
+/* One synchronous attempt: take the range, run the original, release. */
+static ssize_t mapex_rw_sync(struct mapex_hook *hook, struct kiocb *iocb,
+			     struct iov_iter *iter, struct mapex_hold *h,
+			     bool nowait)
+{
+	struct mapex_rw_set *s;
+	ssize_t ret;
+	int got;
+
+	if (!READ_ONCE(h->profile->enabled)) {
+		/*
+		 * Unguarded, but listed, so that a nested fault refused on a
+		 * file that is guarded is noted here and redone.
+		 */
+		mapex_hold_register(h);
+		WRITE_ONCE(h->state, MAPEX_HOLD_BYPASS);
+		ret = MAPEX_ORIG(hook, mapex_rw_iter_t)(iocb, iter);
+		mapex_hold_unregister(h);
+		return ret;
+	}
+	s = mapex_rw_buffer_set(h, iocb, iter, nowait);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	if (s)
+		return mapex_rw_sync_set(hook, iocb, iter, h, s, nowait);
+	got = mapex_rw_lock(h, iocb, iov_iter_count(iter),
+			    h->op == MAPEX_OP_WRITE, nowait);
+	if (got <= 0) {
+		mapex_hold_unregister(h);
+		return got ? got : -EAGAIN;
+	}
+	ret = MAPEX_ORIG(hook, mapex_rw_iter_t)(iocb, iter);
+	mapex_release(h);
+	return ret;
+}
+
+/*
+ * Fault in the user buffer of a refused operation where waiting is
+ * allowed: the task holds no range now, so it waits for the refused range
+ * like any entry point (rule 1), then faults the rest of @iter in while
+ * holding it, so that the nested faults there fit.  Faults elsewhere that
+ * do not fit are refused again and handled by the next round.
+ */
+static int mapex_rw_fault_in(struct mapex_hold *ref, struct iov_iter *iter,
+			     bool write)
+{
+	struct inode *inode = file_inode(ref->refused_file);
+	struct mapex_profile *p = mapex_profile_of(inode);
+	size_t count = iov_iter_count(iter);
+	bool guarded = p && READ_ONCE(p->enabled);
+	struct mapex_hold fh;
+	int got = 1;
+
+	if (guarded) {
+		mapex_set_request(&fh, p, inode, MAPEX_OP_FAULT,
+				  MAPEX_MODE_FAULT, ref->refused_start,
+				  ref->refused_end);
+		got = mapex_acquire(&fh, false);
+	}
+	if (got > 0) {
+		/* a write reads the user buffer, a read writes it */
+		if (write)
+			fault_in_iov_iter_readable(iter, count);
+		else
+			fault_in_iov_iter_writeable(iter, count);
+	}
+	if (guarded) {
+		mapex_release(&fh);
+		mapex_hold_forget_refusal(&fh);
+	}
+	mapex_hold_forget_refusal(ref);
+	return got < 0 ? got : 0;
+}
+
+ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
+		      struct kiocb *iocb, struct iov_iter *iter, bool write)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	bool direct = iocb->ki_flags & IOCB_DIRECT;
+	bool nowait = iocb->ki_flags & IOCB_NOWAIT;
+	bool async = direct && !is_sync_kiocb(iocb);
+	unsigned int op = write ? MAPEX_OP_WRITE : MAPEX_OP_READ;
+	unsigned int mode = mapex_rw_mode(direct, write);
+	unsigned int stuck = 0;
+	ssize_t ret, done = 0;
+	struct mapex_hold h;
+
+	mapex_wrapper_enter();
+	if (!iov_iter_count(iter) || !S_ISREG(inode->i_mode)) {
+		ret = MAPEX_ORIG(hook, mapex_rw_iter_t)(iocb, iter);
+		goto out;
+	}
+	for (;;) {
+		struct iov_iter saved = *iter;
+		loff_t pos = iocb->ki_pos;
+
+		mapex_set_request(&h, p, inode, op, mode, 0, 0);
+		if (async && READ_ONCE(p->enabled))
+			ret = mapex_rw_async(hook, iocb, iter, &h, nowait);
+		else
+			ret = mapex_rw_sync(hook, iocb, iter, &h, nowait);
+		if (!h.refused)
+			break;
+		/*
+		 * A nested fault was refused.  Keep what the filesystem did
+		 * (ki_pos moved with it) and put the iterator where that
+		 * leaves it, whatever the filesystem did to it on failure.
+		 */
+		if (ret > 0) {
+			done += ret;
+			iov_iter_advance(&saved, ret);
+			stuck = 0;
+		} else {
+			iocb->ki_pos = pos;
+			stuck++;
+		}
+		*iter = saved;
+		if ((ret < 0 && ret != -EFAULT) || ret == -EIOCBQUEUED ||
+		    (async && done) || !user_backed_iter(iter) ||
+		    !iov_iter_count(iter) || stuck > MAPEX_REDO_LIMIT ||
+		    fatal_signal_pending(current)) {
+			mapex_hold_forget_refusal(&h);
+			break;
+		}
+		mapex_count(p, MAPEX_CNT_REDO, mode);
+		ret = mapex_rw_fault_in(&h, iter, write);
+		if (ret < 0)
+			break;
+	}
+	if (done)
+		ret = ret > 0 ? done + ret : done;
+out:
+	mapex_wrapper_leave();
+	return ret;
+}
