@@ -54,10 +54,17 @@ void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs)
 		size_t count = iov_iter_count(iter);
 
 		inode = file_inode(iocb->ki_filp);
-		/* a direct write's range covers a read of its own pages */
+		/*
+		 * A direct write's range covers a read of its own pages; a
+		 * direct read into a mapping of its own file holds FAULT over
+		 * both (module/buffer.c), which excludes more than
+		 * DIRECT_READ does.
+		 */
 		mode = mapex_rw_mode(true, iov_iter_rw(iter) == WRITE);
 		guards = BIT(mode) | BIT(MAPEX_MODE_DIRECT_WRITE) |
 			 BIT(MAPEX_MODE_INVAL);
+		if (mode == MAPEX_MODE_DIRECT_READ)
+			guards |= BIT(MAPEX_MODE_FAULT);
 		start = round_down((u64)iocb->ki_pos, PAGE_SIZE);
 		end = round_up((u64)iocb->ki_pos + count, PAGE_SIZE);
 		if (!count)
