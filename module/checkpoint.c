@@ -1,27 +1,91 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * module/checkpoint.c - observe-only hooks inside functions that change
- * the page cache under i_rwsem or invalidate_lock, where a range may not
- * be taken (module/request.c, rule 4): each counts and traces an operation
- * that arrives without the range it needs, so that a path nobody listed
- * shows up in the "unguarded" counter.
+ * module/checkpoint.c - observe-only hooks that count, in "unguarded",
+ * what reaches the page cache outside the rules:
+ *
+ * - inside functions that change the page cache under i_rwsem or
+ *   invalidate_lock, where a range may not be taken (module/request.c,
+ *   rule 4): an operation that arrives without the range it needs;
+ * - the collision detector, where folios enter the page cache
+ *   (filemap_add_folio) and where they become dirty (__folio_mark_dirty):
+ *   a folio that overlaps a range *another* task holds in a mode that
+ *   excludes it.  That is the condition of cases 3 and 7 itself, whatever
+ *   path led there, so it counts holes on paths nobody listed.
  */
 #include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/pagemap.h>
 #include <linux/uio.h>
 
 #include "interpose.h"
 #include "trace.h"
+
+static bool collision_check = true;
+module_param(collision_check, bool, 0644);
+MODULE_PARM_DESC(collision_check,
+		 "count folios added or dirtied under another task's direct write or inval range (default: 1)");
+
+static void mapex_count_unguarded(struct mapex_profile *p, struct inode *inode,
+				  u64 start, u64 end, unsigned int mode,
+				  unsigned int checkpoint)
+{
+	mapex_count(p, MAPEX_CNT_UNGUARDED, mode);
+	trace_mapex_unguarded(MAPEX_DEV(inode), inode->i_ino, start, end, mode,
+			      checkpoint);
+}
+
+/*
+ * A folio of @mapping over [start, end) is being added (@dirty false) or
+ * becomes dirty.  Dirtying collides with another task's DIRECT_WRITE (its
+ * invalidation then fails: cases 3 and 7) or INVAL.  Adding collides with
+ * INVAL only: a clean folio added under a direct write is dropped by the
+ * write's post-write invalidation, which waits for the folio lock of a
+ * read in flight, so it cannot go stale (docs/rangelock.md, "Folio
+ * spans").  Task context only: in an interrupt, "another task" means
+ * nothing.
+ */
+static void mapex_collision(struct mapex_hook *hook,
+			    struct address_space *mapping, u64 start, u64 end,
+			    bool dirty)
+{
+	unsigned int modes = BIT(MAPEX_MODE_INVAL);
+	struct mapex_profile *p;
+	struct inode *inode;
+	int holder;
+
+	if (!READ_ONCE(collision_check) || !in_task() || irqs_disabled())
+		return;
+	if (!mapping || ((unsigned long)mapping & PAGE_MAPPING_FLAGS))
+		return;
+	inode = mapping->host;
+	if (!inode || !S_ISREG(inode->i_mode))
+		return;
+	p = mapex_profile_of(inode);
+	if (!p || !READ_ONCE(p->enabled))
+		return;
+	/* a page-cache range of this task over it excludes those already */
+	if (mapex_current_covers(inode, start, end, BIT(MAPEX_MODE_FAULT) |
+				 BIT(MAPEX_MODE_BUFFERED) |
+				 BIT(MAPEX_MODE_INVAL)))
+		return;
+	if (dirty)
+		modes |= BIT(MAPEX_MODE_DIRECT_WRITE);
+	holder = mapex_held_by_other(inode, start, end, modes);
+	if (holder >= 0)
+		mapex_count_unguarded(p, inode, start, end, holder, hook->id);
+}
 
 /*
  * Runs in ftrace context at the entry of a function that changes the page
  * cache under i_rwsem or invalidate_lock: count it if the current task
  * does not hold the range the operation needs.  Never sleeps.
  */
-void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs)
+void mapex_checkpoint(struct mapex_hook *hook, struct ftrace_regs *fregs)
 {
-	unsigned long a0 = regs_get_kernel_argument(regs, 0);
-	unsigned long a1 = regs_get_kernel_argument(regs, 1);
-	unsigned long a2 = regs_get_kernel_argument(regs, 2);
+	unsigned long a0 = mapex_hook_arg(fregs, 0);
+	unsigned long a1 = mapex_hook_arg(fregs, 1);
+	unsigned long a2 = mapex_hook_arg(fregs, 2);
 	/*
 	 * Dropping cached pages is guarded by INVAL; by the BUFFERED range of
 	 * a write cleaning up its own failed pages past EOF
@@ -38,6 +102,22 @@ void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs)
 	u64 start, end;
 
 	switch (hook->id) {
+	case MAPEX_CP_ADD_FOLIO: {		/* (mapping, folio, index, gfp) */
+		struct folio *folio = (struct folio *)a1;
+
+		start = (u64)a2 << PAGE_SHIFT;
+		mapex_collision(hook, (struct address_space *)a0, start,
+				start + folio_size(folio), false);
+		return;
+	}
+	case MAPEX_CP_DIRTY_FOLIO: {		/* (folio, mapping, warn) */
+		struct folio *folio = (struct folio *)a0;
+
+		start = folio_pos(folio);
+		mapex_collision(hook, (struct address_space *)a1, start,
+				start + folio_size(folio), true);
+		return;
+	}
 	case MAPEX_CP_TRUNCATE_PAGECACHE:	/* (inode, newsize) */
 		inode = (struct inode *)a0;
 		start = round_down((u64)a1, PAGE_SIZE);
@@ -79,7 +159,5 @@ void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs)
 		return;
 	if (start >= end || mapex_current_covers(inode, start, end, guards))
 		return;
-	mapex_count(p, MAPEX_CNT_UNGUARDED, mode);
-	trace_mapex_unguarded(MAPEX_DEV(inode), inode->i_ino, start, end, mode,
-			      hook->id);
+	mapex_count_unguarded(p, inode, start, end, mode, hook->id);
 }

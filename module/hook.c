@@ -39,16 +39,33 @@ static void notrace mapex_ftrace_thunk(unsigned long ip,
 				       struct ftrace_regs *fregs)
 {
 	struct mapex_hook *hook = container_of(ops, struct mapex_hook, ops);
-	struct pt_regs *regs;
 
 	if (hook->wrapper) {
 		if (!within_module(parent_ip, THIS_MODULE))
 			mapex_set_ip(fregs, (unsigned long)hook->wrapper);
 		return;
 	}
-	regs = ftrace_get_regs(fregs);
-	if (regs)
-		hook->observe(hook, regs);
+	hook->observe(hook, fregs);
+}
+
+/*
+ * Checkpoints read their arguments from the lighter ftrace_regs when the
+ * architecture saves them there (DYNAMIC_FTRACE_WITH_ARGS), which costs
+ * much less per call than full pt_regs; hot checkpoints such as
+ * filemap_add_folio depend on it.
+ */
+unsigned long mapex_hook_arg(struct ftrace_regs *fregs, unsigned int n)
+{
+#if defined(HAVE_FTRACE_REGS_GET_ARGUMENT)
+	return ftrace_regs_get_argument(fregs, n);
+#elif defined(CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS)
+	/* before 6.4: struct ftrace_regs is the pt_regs the trampoline saved */
+	return regs_get_kernel_argument(&fregs->regs, n);
+#else
+	struct pt_regs *regs = ftrace_get_regs(fregs);	/* FL_SAVE_REGS */
+
+	return regs ? regs_get_kernel_argument(regs, n) : 0;
+#endif
 }
 
 static bool mapex_ibt_enabled(void)
@@ -182,8 +199,10 @@ static int mapex_hook_install(struct mapex_hook *hook)
 		hook->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
 #endif
 	} else {
+#ifndef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
 		/* Checkpoints read the arguments from full pt_regs. */
 		hook->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
+#endif
 	}
 
 	err = ftrace_set_filter_ip(&hook->ops, hook->site, 0, 0);
@@ -218,7 +237,8 @@ static void mapex_hook_remove(struct mapex_hook *hook)
 
 /*
  * Install all of @hooks or none: on failure, nothing stays installed.  An
- * optional hook whose original cannot be called under IBT stays out.
+ * optional hook that cannot be installed (its original not callable under
+ * IBT, or the function not traceable on this kernel) stays out.
  */
 int mapex_hooks_install(struct mapex_hook *hooks, unsigned int nr)
 {
@@ -227,9 +247,11 @@ int mapex_hooks_install(struct mapex_hook *hooks, unsigned int nr)
 
 	for (i = 0; i < nr; i++) {
 		err = mapex_hook_install(&hooks[i]);
-		if (err == -EPERM && hooks[i].optional) {
-			pr_warn("%s not hooked: its operations are only counted at the checkpoints\n",
-				hooks[i].symbol);
+		if (err && hooks[i].optional) {
+			pr_warn("%s not hooked: %s\n", hooks[i].symbol,
+				hooks[i].wrapper ?
+				"its operations are only counted at the checkpoints" :
+				"this checkpoint counts nothing");
 			continue;
 		}
 		if (err) {

@@ -12,20 +12,24 @@
 #include <linux/ptrace.h>
 
 struct mapex_hook;
-typedef void (*mapex_observe_fn)(struct mapex_hook *hook, struct pt_regs *regs);
+typedef void (*mapex_observe_fn)(struct mapex_hook *hook,
+				 struct ftrace_regs *fregs);
 
 struct mapex_hook {
 	const char		*symbol;	/* kernel function to hook */
 	void			*wrapper;	/* redirect target, or NULL */
 	mapex_observe_fn	observe;	/* checkpoint callback, or NULL */
 	unsigned int		id;		/* caller's tag (e.g. checkpoint) */
-	bool			optional;	/* may stay out if not callable */
+	bool			optional;	/* may stay out if not installable */
 	/* set by mapex_hook_install() */
 	unsigned long		orig;		/* address to call the original */
 	unsigned long		site;		/* its ftrace call site */
 	struct ftrace_ops	ops;
 	bool			installed;
 };
+
+/* Argument @n of the observed call, from a checkpoint callback. */
+unsigned long mapex_hook_arg(struct ftrace_regs *fregs, unsigned int n);
 
 /* Original function of a redirected hook, callable from its wrapper. */
 #define MAPEX_ORIG(hook, type)	((type)(hook)->orig)

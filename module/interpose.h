@@ -88,6 +88,8 @@ enum mapex_core_hook {
 	MAPEX_CORE_TRUNCATE_PAGECACHE,
 	MAPEX_CORE_TRUNCATE_PAGECACHE_RANGE,
 	MAPEX_CORE_IOMAP_DIO_RW,
+	MAPEX_CORE_ADD_FOLIO,
+	MAPEX_CORE_DIRTY_FOLIO,
 	MAPEX_NR_CORE_HOOKS,
 };
 extern struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS];
@@ -105,6 +107,8 @@ int mapex_try_nested(struct mapex_hold *h, unsigned int also_covers);
 void mapex_refuse(struct mapex_hold *h);
 void mapex_unlock_hold(struct mapex_hold *h);
 void mapex_release(struct mapex_hold *h);
+int mapex_held_by_other(struct inode *inode, u64 start, u64 end,
+			unsigned int modes);
 int mapex_requests_init(void);
 void mapex_requests_exit(void);
 
@@ -152,7 +156,7 @@ long mapex_fallocate(struct mapex_profile *p, struct mapex_hook *hook,
 int mapex_do_truncate_wrap(void *idmap, struct dentry *dentry, loff_t length,
 			   unsigned int time_attrs, struct file *filp);
 /* module/checkpoint.c */
-void mapex_checkpoint(struct mapex_hook *hook, struct pt_regs *regs);
+void mapex_checkpoint(struct mapex_hook *hook, struct ftrace_regs *fregs);
 
 #define MAPEX_DEV(inode)	((u32)(inode)->i_sb->s_dev)
 

@@ -635,6 +635,32 @@ int mapex_range_trylock_nested(struct mapex_lock_table *t, const void *key,
 	return __mapex_range_trylock(t, key, r, start, end, mode, true);
 }
 
+int mapex_range_held_by_other(struct mapex_lock_table *t, const void *key,
+			      u64 start, u64 end, unsigned int modes,
+			      pid_t pid)
+{
+	struct mapex_rl_bucket *b = mapex_bucket(t, key);
+	struct mapex_range q, *it;
+	int found = -1;
+
+	/* an open bucket without a lone holder has no entry at all */
+	if (start >= end || !smp_load_acquire(&b->lone))
+		return -1;
+	q.key = key;
+	q.start = start;
+	q.last = end - 1;
+	mapex_bucket_lock(b);
+	mapex_for_each_overlap(it, b, &q) {
+		if (it->state == MAPEX_RS_GRANTED && it->pid != pid &&
+		    (modes & MAPEX_M(it->mode))) {
+			found = it->mode;
+			break;
+		}
+	}
+	mapex_bucket_unlock(b);
+	return found;
+}
+
 /*
  * Still the lone holder: nobody waits for it.  Only its owner makes a range
  * the lone holder, so if @lone is not @r now, @r is in the tree and the

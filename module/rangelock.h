@@ -140,6 +140,15 @@ int mapex_range_trylock_nested(struct mapex_lock_table *t, const void *key,
 			       struct mapex_range *r, u64 start, u64 end,
 			       unsigned int mode);
 /*
+ * For checkpoints: the mode of a *granted* range of @key overlapping
+ * [start, end) in one of @modes (bits), requested by a task other than
+ * @pid, or -1 if there is none.  Never sleeps; task or softirq context.
+ * Takes the bucket lock only if the bucket has an entry.
+ */
+int mapex_range_held_by_other(struct mapex_lock_table *t, const void *key,
+			      u64 start, u64 end, unsigned int modes,
+			      pid_t pid);
+/*
  * Task or softirq context, interrupts enabled (the bucket spinlock is
  * softirq-safe).  Unlocking a range not held WARNs.
  */

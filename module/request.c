@@ -216,6 +216,17 @@ void mapex_release(struct mapex_hold *h)
 		mapex_unlock_hold(h);
 }
 
+/*
+ * The mode of a range another task holds over [start, end) of @inode in
+ * one of @modes, or -1 (module/checkpoint.c, the collision detector).
+ */
+int mapex_held_by_other(struct inode *inode, u64 start, u64 end,
+			unsigned int modes)
+{
+	return mapex_range_held_by_other(&mapex_table, inode, start, end,
+					 modes, task_pid_nr(current));
+}
+
 /* Contention callbacks of the lock class: attribute them to the op. */
 static void mapex_contention_begin(const struct mapex_range *w,
 				   unsigned int holder_mode, pid_t holder_pid)

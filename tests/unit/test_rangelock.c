@@ -4,7 +4,7 @@
  * every matrix cell, matrix validation, range edges, FIFO order, trylock,
  * nested trylock, killable waits, bad input (WARN => abort, checked in a
  * forked child), idle objects, objects sharing a bucket, instrumentation,
- * the lone-holder path.
+ * the lone-holder path, the checkpoint query (held by another task).
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -414,6 +414,52 @@ static void test_lone(void)
 	h_report("lone/reopened", ok, NULL);
 }
 
+/* mapex_range_held_by_other(): the collision detector's query. */
+static void test_held_by_other(void)
+{
+	const unsigned int dw_inval = (1U << MAPEX_MODE_DIRECT_WRITE) |
+				      (1U << MAPEX_MODE_INVAL);
+	pid_t me = task_pid_nr(current);
+	struct mapex_range a, b, w;
+
+	h_report("held-by-other/empty-bucket",
+		 mapex_range_held_by_other(&T, &K1, 0, 100, dw_inval, me + 1) == -1,
+		 NULL);
+	/* the lone holder, seen through the tree once the query closes it */
+	mapex_range_lock(&T, &K1, &a, 100, 200, MAPEX_MODE_DIRECT_WRITE);
+	h_report("held-by-other/lone-holder-overlap",
+		 mapex_range_held_by_other(&T, &K1, 150, 151, dw_inval, me + 1) ==
+		 MAPEX_MODE_DIRECT_WRITE, NULL);
+	h_report("held-by-other/own-pid-ignored",
+		 mapex_range_held_by_other(&T, &K1, 150, 151, dw_inval, me) == -1,
+		 NULL);
+	h_report("held-by-other/no-overlap",
+		 mapex_range_held_by_other(&T, &K1, 0, 100, dw_inval, me + 1) == -1 &&
+		 mapex_range_held_by_other(&T, &K1, 200, 300, dw_inval, me + 1) == -1,
+		 NULL);
+	h_report("held-by-other/other-key",
+		 mapex_range_held_by_other(&T, &K2, 150, 151, dw_inval, me + 1) == -1,
+		 NULL);
+	h_report("held-by-other/mode-filter",
+		 mapex_range_held_by_other(&T, &K1, 150, 151,
+					   1U << MAPEX_MODE_INVAL, me + 1) == -1,
+		 NULL);
+	/* only granted ranges count; a refused trylock leaves nothing */
+	mapex_range_lock(&T, &K1, &b, 300, 400, MAPEX_MODE_FAULT);
+	h_report("held-by-other/fault-not-asked",
+		 mapex_range_held_by_other(&T, &K1, 300, 400, dw_inval, me + 1) == -1,
+		 NULL);
+	h_report("held-by-other/refused-trylock-leaves-nothing",
+		 mapex_range_trylock(&T, &K1, &w, 150, 350, MAPEX_MODE_INVAL) == 0 &&
+		 mapex_range_held_by_other(&T, &K1, 200, 300, dw_inval, me + 1) == -1,
+		 NULL);
+	mapex_range_unlock(&b);
+	mapex_range_unlock(&a);
+	h_report("held-by-other/released",
+		 mapex_range_held_by_other(&T, &K1, 150, 151, dw_inval, me + 1) == -1 &&
+		 idle(), NULL);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -433,6 +479,7 @@ int main(void)
 	test_bad_input();
 	test_table();
 	test_lone();
+	test_held_by_other();
 
 	mapex_table_destroy(&T);
 	return h_failed;
