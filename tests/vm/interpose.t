@@ -412,6 +412,17 @@ for v in 1 0; do
 	fi
 done
 echo 1 > $en
+# collision_check: on by default, refuses garbage and keeps its value.
+cc=/sys/module/mapex/parameters/collision_check
+if [ "$(cat $cc 2>/dev/null)" = Y ]; then pass sysfs/collision-check-default-on; else
+	fail sysfs/collision-check-default-on "reads '$(cat $cc 2>&1)'"; fi
+if (echo garbage > $cc) 2>/dev/null; then
+	fail sysfs/collision-check-refuses-garbage "write accepted"
+elif [ "$(cat $cc)" = Y ]; then
+	pass sysfs/collision-check-refuses-garbage
+else
+	fail sysfs/collision-check-refuses-garbage "value now $(cat $cc)"
+fi
 note "sysfs done"
 
 # ---- 2. nested cases: no deadlock, counters where expected ----------------
