@@ -114,6 +114,21 @@ static bool mapex_aio_unlock_all(struct mapex_aio *a, bool lone)
 	return done;
 }
 
+/* The submitter gives what @a holds to the completion (lockdep). */
+static void mapex_aio_handover(struct mapex_aio *a)
+{
+	unsigned int i;
+
+	if (!a->set) {
+		if (a->hold.state == MAPEX_HOLD_LOCKED)
+			mapex_range_handover(&a->hold.range);
+		return;
+	}
+	for (i = 0; i < a->set->nr; i++)
+		if (a->set->h[i].state == MAPEX_HOLD_LOCKED)
+			mapex_range_handover(&a->set->h[i].range);
+}
+
 /* Free an async IO context, releasing what it holds. */
 static void mapex_aio_free(struct mapex_aio *a)
 {
@@ -240,7 +255,11 @@ ssize_t mapex_rw_async(struct mapex_hook *hook, struct kiocb *iocb,
 		mapex_aio_free(aio);
 		return ret;
 	}
-	/* In flight: the wrapper count and a module reference go with it. */
+	/*
+	 * In flight: the ranges, the wrapper count and a module reference go
+	 * with it.  lockdep no longer sees the ranges as this task's.
+	 */
+	mapex_aio_handover(aio);
 	__module_get(THIS_MODULE);
 	mapex_wrapper_enter();
 	mapex_aio_put(aio);

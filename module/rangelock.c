@@ -7,12 +7,8 @@
  * into the unit tests and the benchmark (tests/unit, tests/bench/rangelock).
  * Semantics and the fairness argument: docs/rangelock.md.
  *
- * Lock ordering (outermost first):
- *
- *   mapex range lock (any class, any mode; may sleep)
- *     -> i_rwsem
- *       -> mapping->invalidate_lock
- *         -> i_mmap_rwsem, folio lock, ...   (see docs/locking.md)
+ * Lock ordering: where the range lock itself sits among the kernel's locks
+ * is listed once, in module/request.c.  This file's own locks:
  *
  *   mapex_rl_bucket.lock (softirq-safe spinlock, private to this file)
  *     -> p->pi_lock, rq->lock     (wake_up_process, as any wait queue)
@@ -185,12 +181,38 @@ struct mapex_lock_class mapex_default_class = {
 		[MAPEX_MODE_INVAL]	= 0,
 	},
 	.mode_names	= mapex_mode_names,
+	.excl_modes	= MAPEX_M(MAPEX_MODE_DIRECT_WRITE) | MAPEX_M(MAPEX_MODE_INVAL),
 };
 
 static inline bool mapex_compatible(const struct mapex_lock_class *cls,
 				    unsigned int a, unsigned int b)
 {
 	return cls->compat[a] & MAPEX_M(b);
+}
+
+/*
+ * lockdep annotation of a grant: exclusive for the class's excl_modes,
+ * shared otherwise, recursive shared for nested requests and sets.
+ */
+static __always_inline void mapex_dep_acquire(struct mapex_lock_class *cls,
+					      unsigned int mode, int trylock,
+					      bool nested, unsigned long ip)
+{
+	if (nested)
+		lock_acquire_shared_recursive(&cls->dep_map, 0, trylock, NULL, ip);
+	else if (cls->excl_modes & MAPEX_M(mode))
+		lock_acquire_exclusive(&cls->dep_map, 0, trylock, NULL, ip);
+	else
+		lock_acquire_shared(&cls->dep_map, 0, trylock, NULL, ip);
+}
+
+/* The owner's lockdep release, unless the range was handed over. */
+static __always_inline void mapex_dep_release(struct mapex_lock_class *cls,
+					      struct mapex_range *r,
+					      unsigned long ip)
+{
+	if (!r->handed_over)
+		lock_release(&cls->dep_map, ip);
 }
 
 /* ---- lock classes ---- */
@@ -344,6 +366,7 @@ static __always_inline int mapex_range_prepare(struct mapex_lock_table *t,
 	r->pid = task_pid_nr(current);
 	r->task = NULL;
 	r->blocking = 0;
+	r->handed_over = false;
 	return 0;
 }
 
@@ -466,7 +489,7 @@ static int mapex_range_wait(struct mapex_lock_class *cls,
 		lock_acquired(&cls->dep_map, _RET_IP_);
 		this_cpu_inc(cls->pcpu->acquired[r->mode]);
 	} else {
-		lock_release(&cls->dep_map, _RET_IP_);
+		mapex_dep_release(cls, r, _RET_IP_);
 	}
 	this_cpu_inc(cls->pcpu->contended[r->mode]);
 	this_cpu_add(cls->pcpu->wait_ns[r->mode], waited);
@@ -483,7 +506,7 @@ static int mapex_range_wait(struct mapex_lock_class *cls,
 static noinline int mapex_range_lock_busy(struct mapex_lock_class *cls,
 					  struct mapex_rl_bucket *b,
 					  struct mapex_range *r,
-					  unsigned int state)
+					  unsigned int state, bool nested)
 {
 	struct mapex_range *it, *blocker = NULL;
 	unsigned int holder_mode = MAPEX_MODE_NONE;
@@ -499,7 +522,7 @@ static noinline int mapex_range_lock_busy(struct mapex_lock_class *cls,
 				 it->state == MAPEX_RS_GRANTED))
 			blocker = it;
 	}
-	lock_acquire_shared(&cls->dep_map, 0, 0, NULL, _RET_IP_);
+	mapex_dep_acquire(cls, r->mode, 0, nested, _RET_IP_);
 	if (!blocking) {
 		mapex_insert_locked(b, r, MAPEX_RS_GRANTED);
 		mapex_bucket_unlock(b);
@@ -524,7 +547,7 @@ static __always_inline int __mapex_range_lock(struct mapex_lock_table *t,
 					      struct mapex_range *r,
 					      u64 start, u64 end,
 					      unsigned int mode,
-					      unsigned int state)
+					      unsigned int state, bool nested)
 {
 	struct mapex_lock_class *cls = t->cls;
 	struct mapex_rl_bucket *b;
@@ -536,8 +559,8 @@ static __always_inline int __mapex_range_lock(struct mapex_lock_table *t,
 		return ret;
 	b = mapex_bucket(t, key);
 	if (unlikely(!mapex_lone_trylock(b, r)))
-		return mapex_range_lock_busy(cls, b, r, state);
-	lock_acquire_shared(&cls->dep_map, 0, 0, NULL, _RET_IP_);
+		return mapex_range_lock_busy(cls, b, r, state, nested);
+	mapex_dep_acquire(cls, mode, 0, nested, _RET_IP_);
 	this_cpu_inc(cls->pcpu->acquired[mode]);
 	return 0;
 }
@@ -547,14 +570,23 @@ int mapex_range_lock(struct mapex_lock_table *t, const void *key,
 		     unsigned int mode)
 {
 	return __mapex_range_lock(t, key, r, start, end, mode,
-				  TASK_UNINTERRUPTIBLE);
+				  TASK_UNINTERRUPTIBLE, false);
 }
 
 int mapex_range_lock_killable(struct mapex_lock_table *t, const void *key,
 			      struct mapex_range *r, u64 start, u64 end,
 			      unsigned int mode)
 {
-	return __mapex_range_lock(t, key, r, start, end, mode, TASK_KILLABLE);
+	return __mapex_range_lock(t, key, r, start, end, mode, TASK_KILLABLE,
+				  false);
+}
+
+int mapex_range_lock_killable_nested(struct mapex_lock_table *t,
+				     const void *key, struct mapex_range *r,
+				     u64 start, u64 end, unsigned int mode)
+{
+	return __mapex_range_lock(t, key, r, start, end, mode, TASK_KILLABLE,
+				  true);
 }
 
 /*
@@ -613,10 +645,7 @@ static __always_inline int __mapex_range_trylock(struct mapex_lock_table *t,
 		}
 	}
 
-	if (nested)
-		lock_acquire_shared_recursive(&cls->dep_map, 0, 1, NULL, _RET_IP_);
-	else
-		lock_acquire_shared(&cls->dep_map, 0, 1, NULL, _RET_IP_);
+	mapex_dep_acquire(cls, mode, 1, nested, _RET_IP_);
 	this_cpu_inc(cls->pcpu->acquired[mode]);
 	return 1;
 }
@@ -643,7 +672,12 @@ int mapex_range_held_by_other(struct mapex_lock_table *t, const void *key,
 	struct mapex_range q, *it;
 	int found = -1;
 
-	/* an open bucket without a lone holder has no entry at all */
+	/*
+	 * An open bucket without a lone holder has no entry at all.  Pairs
+	 * with the release of mapex_bucket_unlock() reopening the path and
+	 * with the cmpxchg of mapex_lone_trylock(); a request racing with
+	 * this look is a race any checkpoint has.
+	 */
 	if (start >= end || !smp_load_acquire(&b->lone))
 		return -1;
 	q.key = key;
@@ -690,7 +724,7 @@ void mapex_range_unlock(struct mapex_range *r)
 
 	if (!mapex_unlock_check(r))
 		return;
-	lock_release(&b->cls->dep_map, _RET_IP_);
+	mapex_dep_release(b->cls, r, _RET_IP_);
 	if (mapex_lone_unlock(b, r))
 		return;
 	mapex_bucket_lock(b);
@@ -706,6 +740,14 @@ bool mapex_range_unlock_lone(struct mapex_range *r)
 		return true;	/* nothing held: nothing left to do */
 	if (!mapex_lone_unlock(b, r))
 		return false;
-	lock_release(&b->cls->dep_map, _RET_IP_);
+	mapex_dep_release(b->cls, r, _RET_IP_);
 	return true;
+}
+
+void mapex_range_handover(struct mapex_range *r)
+{
+	if (!mapex_unlock_check(r) || r->handed_over)
+		return;
+	lock_release(&r->bucket->cls->dep_map, _RET_IP_);
+	r->handed_over = true;
 }

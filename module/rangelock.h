@@ -43,6 +43,7 @@ struct mapex_range {
 	pid_t			pid;		/* requesting task */
 	u8			mode;
 	u8			state;
+	bool			handed_over;	/* lockdep: owned by no task */
 };
 
 /* Per-mode counters, summed over CPUs by mapex_class_read_stats(). */
@@ -69,6 +70,11 @@ struct mapex_lock_class {
 	/* bit j of compat[i] set: mode i may overlap mode j (symmetric) */
 	u8			compat[MAPEX_MAX_MODES];
 	const char *const	*mode_names;
+	/*
+	 * lockdep: modes annotated as exclusive acquisitions (those that
+	 * exclude what the others share); the rest are annotated shared.
+	 */
+	u8			excl_modes;
 	/*
 	 * Optional instrumentation of the slow path, called without internal
 	 * spinlocks held, from the waiting task.  holder_mode is the mode of
@@ -127,6 +133,21 @@ int mapex_range_lock(struct mapex_lock_table *t, const void *key,
 int mapex_range_lock_killable(struct mapex_lock_table *t, const void *key,
 			      struct mapex_range *r, u64 start, u64 end,
 			      unsigned int mode);
+/*
+ * As mapex_range_lock_killable(), for a task that already holds ranges of
+ * the class taken in a fixed order (a set, one shared-mode range per
+ * object): annotated for lockdep as a recursive shared acquisition.
+ */
+int mapex_range_lock_killable_nested(struct mapex_lock_table *t,
+				     const void *key, struct mapex_range *r,
+				     u64 start, u64 end, unsigned int mode);
+/*
+ * The owner hands a held range over to another context (asynchronous IO:
+ * the completion unlocks it): lockdep no longer counts it as held by the
+ * owner, and the unlock does not release it from the completing context,
+ * as sb_start_write() does for AIO.  The range stays held.
+ */
+void mapex_range_handover(struct mapex_range *r);
 /* Never sleeps.  1 if granted, 0 if it would wait, -errno on error. */
 int mapex_range_trylock(struct mapex_lock_table *t, const void *key,
 			struct mapex_range *r, u64 start, u64 end,

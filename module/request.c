@@ -159,15 +159,22 @@ int mapex_acquire_once(struct mapex_hold *h)
  * unguarded).  On 0 and errors @h stays registered in state WAITING or
  * NONE; mapex_release() unregisters in every case.
  */
-static int mapex_acquire_wait(struct mapex_hold *h, bool nowait)
+/* Wait for @h's range; @in_set: not the first range of a set (lockdep). */
+static int mapex_acquire_wait(struct mapex_hold *h, bool nowait, bool in_set)
 {
 	int ret;
 
 	if (nowait)
 		return mapex_acquire_once(h);
 	WRITE_ONCE(h->state, MAPEX_HOLD_WAITING);
-	ret = mapex_range_lock_killable(&mapex_table, h->inode, &h->range,
-					h->start, h->end, h->mode);
+	if (in_set)
+		ret = mapex_range_lock_killable_nested(&mapex_table, h->inode,
+						       &h->range, h->start,
+						       h->end, h->mode);
+	else
+		ret = mapex_range_lock_killable(&mapex_table, h->inode,
+						&h->range, h->start, h->end,
+						h->mode);
 	if (ret == -EINTR)
 		return -EINTR;
 	if (ret == 0)
@@ -185,7 +192,7 @@ int mapex_acquire(struct mapex_hold *h, bool nowait)
 		mapex_refuse(h);
 		return -EDEADLK;
 	}
-	return mapex_acquire_wait(h, nowait);
+	return mapex_acquire_wait(h, nowait, false);
 }
 
 /*
@@ -196,7 +203,7 @@ int mapex_acquire(struct mapex_hold *h, bool nowait)
 int mapex_acquire_ordered(struct mapex_hold *h, bool nowait)
 {
 	mapex_hold_register(h);
-	return mapex_acquire_wait(h, nowait);
+	return mapex_acquire_wait(h, nowait, true);
 }
 
 void mapex_unlock_hold(struct mapex_hold *h)

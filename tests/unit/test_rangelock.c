@@ -460,6 +460,23 @@ static void test_held_by_other(void)
 		 idle(), NULL);
 }
 
+/* mapex_range_handover(): lockdep ownership leaves the task, the range stays. */
+static void test_handover(void)
+{
+	struct mapex_range a, c;
+	int ok;
+
+	mapex_range_lock(&T, &K1, &a, 0, 100, MAPEX_MODE_DIRECT_WRITE);
+	mapex_range_handover(&a);
+	ok = shim_lockdep_held == 0 &&
+	     mapex_range_trylock(&T, &K1, &c, 0, 100, MAPEX_MODE_FAULT) == 0;
+	h_report("handover/still-held-not-owned", ok, NULL);
+	/* the completion unlocks without a lockdep release (none is held) */
+	mapex_range_unlock(&a);
+	ok = idle();
+	h_report("handover/unlock-balanced", ok, NULL);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -480,6 +497,7 @@ int main(void)
 	test_table();
 	test_lone();
 	test_held_by_other();
+	test_handover();
 
 	mapex_table_destroy(&T);
 	return h_failed;
