@@ -189,7 +189,7 @@ int mapex_set_acquire(struct mapex_rw_set *s, bool nowait)
 
 /*
  * The task no longer holds @s (an asynchronous IO takes it along): unlist
- * its records, and move a refusal noted in any of them to @to.
+ * its records, and move a refusal noted in any of them to @to (if any).
  */
 void mapex_set_disown(struct mapex_rw_set *s, struct mapex_hold *to)
 {
@@ -199,7 +199,7 @@ void mapex_set_disown(struct mapex_rw_set *s, struct mapex_hold *to)
 		struct mapex_hold *h = &s->h[i];
 
 		mapex_hold_unregister(h);
-		if (h->refused && !to->refused_file) {
+		if (to && h->refused && !to->refused_file) {
 			to->refused = true;
 			to->refused_file = h->refused_file;
 			to->refused_start = h->refused_start;

@@ -30,6 +30,7 @@ enum mapex_entry {
 	MAPEX_ENTRY_FAULT,		/* unused if the profile shares_fault */
 	MAPEX_ENTRY_PAGE_MKWRITE,
 	MAPEX_ENTRY_FALLOCATE,
+	MAPEX_ENTRY_REMAP,		/* ->remap_file_range, where it exists */
 	MAPEX_NR_ENTRIES,
 };
 
@@ -155,6 +156,9 @@ long mapex_fallocate(struct mapex_profile *p, struct mapex_hook *hook,
 		     struct file *file, int mode, loff_t off, loff_t len);
 int mapex_do_truncate_wrap(void *idmap, struct dentry *dentry, loff_t length,
 			   unsigned int time_attrs, struct file *filp);
+loff_t mapex_remap(struct mapex_profile *p, struct mapex_hook *hook,
+		   struct file *file_in, loff_t pos_in, struct file *file_out,
+		   loff_t pos_out, loff_t len, unsigned int remap_flags);
 /* module/checkpoint.c */
 void mapex_checkpoint(struct mapex_hook *hook, struct ftrace_regs *fregs);
 

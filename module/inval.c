@@ -2,20 +2,24 @@
 /*
  * module/inval.c - the operations that drop cached pages and take INVAL:
  * the ->fallocate wrapper (punch, zero, collapse, insert, and growing the
- * size) and the do_truncate wrapper.  Each re-checks the file size after
- * its grant, because a truncate that ran while it waited may have moved
- * the range it needs.
+ * size), the do_truncate wrapper, and the ->remap_file_range wrapper
+ * (reflink, dedupe: the destination's cache is dropped).  fallocate and
+ * truncate re-check the file size after the grant, because a truncate
+ * that ran while they waited may have moved the range they need.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
 #include <linux/falloc.h>
+#include <linux/slab.h>
 
 #include "interpose.h"
 
 typedef long (*mapex_fallocate_t)(struct file *, int, loff_t, loff_t);
 typedef int (*mapex_truncate_t)(void *, struct dentry *, loff_t,
 				unsigned int, struct file *);
+typedef loff_t (*mapex_remap_t)(struct file *, loff_t, struct file *, loff_t,
+				loff_t, unsigned int);
 
 /*
  * Take INVAL over what @range_of says, given the size now, and widen and
@@ -160,6 +164,71 @@ int mapex_do_truncate_wrap(void *idmap, struct dentry *dentry, loff_t length,
 	ret = orig(idmap, dentry, length, time_attrs, filp);
 	mapex_release(&h);
 out:
+	mapex_wrapper_leave();
+	return ret;
+}
+
+/*
+ * reflink and dedupe: INVAL over the destination range (its cache is
+ * dropped and its blocks replaced), DIRECT_READ over the source range (it
+ * must not be truncated or punched meanwhile; its dirty pages are written
+ * back first, which page-cache users may share), as a set in inode
+ * address order (module/buffer.c); one INVAL over both when source and
+ * destination are one file.  @len 0 means "to the end of the source".
+ */
+loff_t mapex_remap(struct mapex_profile *p, struct mapex_hook *hook,
+		   struct file *file_in, loff_t pos_in, struct file *file_out,
+		   loff_t pos_out, loff_t len, unsigned int remap_flags)
+{
+	mapex_remap_t orig = MAPEX_ORIG(hook, mapex_remap_t);
+	struct inode *in = file_inode(file_in), *out = file_inode(file_out);
+	struct mapex_rw_set *s = NULL;
+	u64 s0, e0, s1, e1;
+	loff_t ret;
+	int got;
+
+	mapex_wrapper_enter();
+	if (!READ_ONCE(p->enabled) || pos_in < 0 || pos_out < 0 || len < 0 ||
+	    !S_ISREG(in->i_mode) || !S_ISREG(out->i_mode) ||
+	    mapex_profile_of(in) != p)
+		goto unguarded;
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	s0 = pos_out;
+	e0 = len && pos_out + len > pos_out ? pos_out + len : U64_MAX;
+	s1 = pos_in;
+	e1 = len && pos_in + len > pos_in ? pos_in + len : U64_MAX;
+	mapex_span(out, &s0, &e0);
+	mapex_span(in, &s1, &e1);
+	if (in == out) {
+		mapex_set_request(&s->h[0], p, out, MAPEX_OP_REMAP,
+				  MAPEX_MODE_INVAL, min(s0, s1), max(e0, e1));
+		s->nr = 1;
+	} else {
+		/* in inode address order, as every set */
+		struct mapex_hold *d = &s->h[in < out], *r = &s->h[in > out];
+
+		mapex_set_request(d, p, out, MAPEX_OP_REMAP, MAPEX_MODE_INVAL,
+				  s0, e0);
+		mapex_set_request(r, p, in, MAPEX_OP_REMAP,
+				  MAPEX_MODE_DIRECT_READ, s1, e1);
+		s->nr = 2;
+	}
+	got = mapex_set_acquire(s, false);
+	if (got < 0) {
+		ret = got;
+		goto out;
+	}
+	ret = orig(file_in, pos_in, file_out, pos_out, len, remap_flags);
+	mapex_set_release(s, NULL);
+	goto out;
+unguarded:
+	ret = orig(file_in, pos_in, file_out, pos_out, len, remap_flags);
+out:
+	kfree(s);	/* no file references: the caller holds both files */
 	mapex_wrapper_leave();
 	return ret;
 }

@@ -46,6 +46,14 @@ static long fs##_fallocate_wrap(struct file *file, int mode, loff_t off, \
 {									\
 	struct mapex_profile *p = &mapex_profiles[idx];			\
 	return mapex_fallocate(p, &p->hooks[MAPEX_ENTRY_FALLOCATE], file, mode, off, len); \
+}									\
+static __maybe_unused loff_t fs##_remap_wrap(struct file *in, loff_t pos_in, \
+					     struct file *out, loff_t pos_out, \
+					     loff_t len, unsigned int flags) \
+{									\
+	struct mapex_profile *p = &mapex_profiles[idx];			\
+	return mapex_remap(p, &p->hooks[MAPEX_ENTRY_REMAP], in, pos_in, out, \
+			   pos_out, len, flags);			\
 }
 
 enum { MAPEX_FS_EXT4, MAPEX_FS_XFS, MAPEX_FS_BTRFS };
@@ -72,6 +80,7 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK(NULL, NULL),	/* filemap_fault */
 			MAPEX_HOOK("ext4_page_mkwrite", ext4_page_mkwrite_wrap),
 			MAPEX_HOOK("ext4_fallocate", ext4_fallocate_wrap),
+			MAPEX_HOOK(NULL, NULL),	/* no reflink */
 		},
 	},
 	[MAPEX_FS_XFS] = {
@@ -82,6 +91,7 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK("xfs_filemap_fault", xfs_fault_wrap),
 			MAPEX_HOOK("xfs_filemap_page_mkwrite", xfs_page_mkwrite_wrap),
 			MAPEX_HOOK("xfs_file_fallocate", xfs_fallocate_wrap),
+			MAPEX_HOOK("xfs_file_remap_range", xfs_remap_wrap),
 		},
 	},
 	[MAPEX_FS_BTRFS] = {
@@ -92,6 +102,7 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK(NULL, NULL),	/* filemap_fault */
 			MAPEX_HOOK("btrfs_page_mkwrite", btrfs_page_mkwrite_wrap),
 			MAPEX_HOOK("btrfs_fallocate", btrfs_fallocate_wrap),
+			MAPEX_HOOK("btrfs_remap_file_range", btrfs_remap_wrap),
 		},
 	},
 };

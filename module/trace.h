@@ -38,10 +38,13 @@ TRACE_DEFINE_ENUM(MAPEX_OP_FAULT);
 TRACE_DEFINE_ENUM(MAPEX_OP_MKWRITE);
 TRACE_DEFINE_ENUM(MAPEX_OP_FALLOCATE);
 TRACE_DEFINE_ENUM(MAPEX_OP_TRUNCATE);
+TRACE_DEFINE_ENUM(MAPEX_OP_REMAP);
 TRACE_DEFINE_ENUM(MAPEX_CP_TRUNCATE_PAGECACHE);
 TRACE_DEFINE_ENUM(MAPEX_CP_TRUNCATE_PAGECACHE_RANGE);
 TRACE_DEFINE_ENUM(MAPEX_CP_FILEMAP_FAULT);
 TRACE_DEFINE_ENUM(MAPEX_CP_IOMAP_DIO_RW);
+TRACE_DEFINE_ENUM(MAPEX_CP_ADD_FOLIO);
+TRACE_DEFINE_ENUM(MAPEX_CP_DIRTY_FOLIO);
 
 #define mapex_show_mode(m)						\
 	__print_symbolic(m,						\
@@ -59,7 +62,8 @@ TRACE_DEFINE_ENUM(MAPEX_CP_IOMAP_DIO_RW);
 		{ MAPEX_OP_FAULT,	"fault" },			\
 		{ MAPEX_OP_MKWRITE,	"mkwrite" },			\
 		{ MAPEX_OP_FALLOCATE,	"fallocate" },			\
-		{ MAPEX_OP_TRUNCATE,	"truncate" })
+		{ MAPEX_OP_TRUNCATE,	"truncate" },			\
+		{ MAPEX_OP_REMAP,	"remap" })
 
 #define mapex_show_checkpoint(c)					\
 	__print_symbolic(c,						\
@@ -67,7 +71,9 @@ TRACE_DEFINE_ENUM(MAPEX_CP_IOMAP_DIO_RW);
 		{ MAPEX_CP_TRUNCATE_PAGECACHE_RANGE,			\
 					"truncate_pagecache_range" },	\
 		{ MAPEX_CP_FILEMAP_FAULT,	"filemap_fault" },	\
-		{ MAPEX_CP_IOMAP_DIO_RW,	"__iomap_dio_rw" })
+		{ MAPEX_CP_IOMAP_DIO_RW,	"__iomap_dio_rw" },	\
+		{ MAPEX_CP_ADD_FOLIO,	"filemap_add_folio" },		\
+		{ MAPEX_CP_DIRTY_FOLIO,	"__folio_mark_dirty" })
 
 /* Fields and format shared by the events that carry (dev, ino, range, mode). */
 DECLARE_EVENT_CLASS(mapex_range_class,

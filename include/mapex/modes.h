@@ -33,11 +33,13 @@ enum mapex_op {
 	MAPEX_OP_MKWRITE	= 3,	/* ->page_mkwrite */
 	MAPEX_OP_FALLOCATE	= 4,	/* ->fallocate */
 	MAPEX_OP_TRUNCATE	= 5,	/* do_truncate */
-	MAPEX_NR_OPS		= 6,
+	MAPEX_OP_REMAP		= 6,	/* ->remap_file_range (reflink, dedupe) */
+	MAPEX_NR_OPS		= 7,
 };
 
 #define MAPEX_OP_NAMES \
-	{ "read", "write", "fault", "mkwrite", "fallocate", "truncate" }
+	{ "read", "write", "fault", "mkwrite", "fallocate", "truncate", \
+	  "remap" }
 
 /* Checkpoints that count operations arriving without the expected lock. */
 enum mapex_checkpoint {

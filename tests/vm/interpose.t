@@ -505,6 +505,42 @@ if nested mmap-writers-vs-dio-stream starve; then
 	expect counters/starve-fault-acquired fault/acquired
 fi
 nested kill-blocked-faulting-task kill
+# reflink/dedupe (xfs, btrfs): the destination takes INVAL, the source
+# DIRECT_READ; a reflink loop against mmap stores and direct writes into
+# the destination, with nothing unguarded.
+if [ "$FS" = ext4 ]; then
+	skip remap/reflink "ext4 has no ->remap_file_range"
+else
+	xfs_io -f -c "pwrite -S 0x61 0 4m" -c fsync "$DIR/remap-src" > /dev/null
+	xfs_io -f -c "pwrite -S 0x62 0 4m" -c fsync "$DIR/remap-dst" > /dev/null
+	before=$(snap)
+	if xfs_io -c "reflink $DIR/remap-src 0 0 1m" "$DIR/remap-dst" > /dev/null &&
+	   cmp -s -n 1048576 "$DIR/remap-src" "$DIR/remap-dst"; then
+		pass remap/reflink-data
+	else
+		fail remap/reflink-data "reflink failed or the data differs"
+	fi
+	after=$(snap)
+	expect counters/remap-inval-acquired inval/acquired
+	expect counters/remap-source-direct-read-acquired direct_read/acquired
+	before=$(snap)
+	( for i in $(seq 100); do
+		xfs_io -c "reflink $DIR/remap-src 0 0 1m" "$DIR/remap-dst" > /dev/null ||
+			echo "reflink #$i failed"
+	done ) > "$TMP/reflink.out" 2>&1 &
+	rpid=$!
+	out=$(timeout -k 5 120 "$MXIO" starve "$DIR/remap-dst" "$NEST" 2>&1)
+	rc=$?
+	wait $rpid
+	after=$(snap)
+	printf '%s\n' "$out" | sed 's/^/# /'
+	if [ $rc = 0 ] && [ ! -s "$TMP/reflink.out" ]; then
+		pass nodeadlock/reflink-vs-mmap-and-dio
+	else
+		fail nodeadlock/reflink-vs-mmap-and-dio "mxio exit $rc; $(head -c 200 "$TMP/reflink.out")"
+	fi
+	no_unguarded counters/reflink-vs-mmap-and-dio-no-unguarded "$before" "$after"
+fi
 note "nested cases done"
 
 # ---- 3a. stress with enabled toggled for the second half ------------------
