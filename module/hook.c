@@ -167,7 +167,7 @@ static int mapex_hook_resolve(struct mapex_hook *hook)
 		hook->site = addr;
 		hook->orig = mapex_callable(addr, &callable);
 	}
-	if (hook->wrapper && !callable)
+	if (hook->wrapper && (!callable || hook->seal_for_test))
 		return -EPERM;	/* sealed ENDBR: the original is not callable */
 	return 0;
 }

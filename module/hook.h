@@ -21,6 +21,7 @@ struct mapex_hook {
 	mapex_observe_fn	observe;	/* checkpoint callback, or NULL */
 	unsigned int		id;		/* caller's tag (e.g. checkpoint) */
 	bool			optional;	/* may stay out if not installable */
+	bool			seal_for_test;	/* behave as if its ENDBR were sealed */
 	/* set by mapex_hook_install() */
 	unsigned long		orig;		/* address to call the original */
 	unsigned long		site;		/* its ftrace call site */

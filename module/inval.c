@@ -2,15 +2,19 @@
 /*
  * module/inval.c - the operations that drop cached pages and take INVAL:
  * the ->fallocate wrapper (punch, zero, collapse, insert, and growing the
- * size), the do_truncate wrapper, and the ->remap_file_range wrapper
+ * size), the truncate wrappers (do_truncate, or where that cannot be
+ * hooked under IBT, vfs_truncate and the ftruncate system call), and the
+ * ->remap_file_range wrapper
  * (reflink, dedupe: the destination's cache is dropped).  fallocate and
  * truncate re-check the file size after the grant, because a truncate
  * that ran while they waited may have moved the range they need.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/falloc.h>
+#include <linux/ptrace.h>
 #include <linux/slab.h>
 
 #include "interpose.h"
@@ -135,35 +139,89 @@ static bool mapex_truncate_range(const void *arg, u64 isize, u64 *start,
 	return true;
 }
 
+/*
+ * Take INVAL for a truncate of @inode to @length, if it is guarded: 1
+ * (locked, @h registered), 0 (not guarded), or -EINTR / -EDEADLK.
+ */
+static int mapex_truncate_lock(struct mapex_hold *h, struct inode *inode,
+			       loff_t length)
+{
+	struct mapex_profile *p = inode ? mapex_profile_of(inode) : NULL;
+	u64 len = length;
+	int got;
+
+	if (!p || !READ_ONCE(p->enabled) || length < 0 ||
+	    !S_ISREG(inode->i_mode))
+		return 0;
+	got = mapex_inval_lock(h, p, inode, MAPEX_OP_TRUNCATE,
+			       mapex_truncate_range, &len);
+	if (got < 0)
+		mapex_hold_unregister(h);
+	return got;
+}
+
 int mapex_do_truncate_wrap(void *idmap, struct dentry *dentry, loff_t length,
 			   unsigned int time_attrs, struct file *filp)
 {
 	mapex_truncate_t orig =
 		MAPEX_ORIG(&mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE],
 			   mapex_truncate_t);
-	struct inode *inode = d_inode(dentry);
-	struct mapex_profile *p;
 	struct mapex_hold h;
-	u64 len = length;
 	int ret, got;
 
 	mapex_wrapper_enter();
-	p = inode ? mapex_profile_of(inode) : NULL;
-	if (!p || !READ_ONCE(p->enabled) || length < 0 ||
-	    !S_ISREG(inode->i_mode)) {
-		ret = orig(idmap, dentry, length, time_attrs, filp);
-		goto out;
-	}
-	got = mapex_inval_lock(&h, p, inode, MAPEX_OP_TRUNCATE,
-			       mapex_truncate_range, &len);
-	if (got < 0) {
-		mapex_hold_unregister(&h);
-		ret = got;
-		goto out;
-	}
-	ret = orig(idmap, dentry, length, time_attrs, filp);
-	mapex_release(&h);
-out:
+	got = mapex_truncate_lock(&h, d_inode(dentry), length);
+	ret = got < 0 ? got : orig(idmap, dentry, length, time_attrs, filp);
+	if (got > 0)
+		mapex_release(&h);
+	mapex_wrapper_leave();
+	return ret;
+}
+
+/* Without do_truncate (IBT): truncate(2) and in-kernel path truncates. */
+int mapex_vfs_truncate_wrap(const struct path *path, loff_t length)
+{
+	typedef int (*vfs_truncate_t)(const struct path *, loff_t);
+	vfs_truncate_t orig =
+		MAPEX_ORIG(&mapex_truncate_hooks[MAPEX_TRUNC_VFS_TRUNCATE],
+			   vfs_truncate_t);
+	struct mapex_hold h;
+	int ret, got;
+
+	mapex_wrapper_enter();
+	got = mapex_truncate_lock(&h, d_inode(path->dentry), length);
+	ret = got < 0 ? got : orig(path, length);
+	if (got > 0)
+		mapex_release(&h);
+	mapex_wrapper_leave();
+	return ret;
+}
+
+/*
+ * Without do_truncate (IBT): ftruncate(2).  The file is looked up here
+ * and again by the system call; if the descriptor is replaced in between,
+ * the truncate runs on a file this range does not cover, and the
+ * truncate_pagecache checkpoint counts it.
+ */
+long mapex_sys_ftruncate_wrap(const struct pt_regs *regs)
+{
+	typedef long (*sys_ftruncate_t)(const struct pt_regs *);
+	sys_ftruncate_t orig =
+		MAPEX_ORIG(&mapex_truncate_hooks[MAPEX_TRUNC_SYS_FTRUNCATE],
+			   sys_ftruncate_t);
+	struct file *file = fget((unsigned int)regs->di);
+	struct mapex_hold h;
+	long ret;
+	int got = 0;
+
+	mapex_wrapper_enter();
+	if (file)
+		got = mapex_truncate_lock(&h, file_inode(file), (loff_t)regs->si);
+	ret = got < 0 ? got : orig(regs);
+	if (got > 0)
+		mapex_release(&h);
+	if (file)
+		fput(file);
 	mapex_wrapper_leave();
 	return ret;
 }

@@ -136,6 +136,27 @@ struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS] = {
 };
 
 /*
+ * Installed only when do_truncate stays out (its ENDBR sealed under IBT):
+ * each of these is address-taken (exported, or in the system call table),
+ * so its original stays callable.  O_TRUNC opens and io_uring's ftruncate
+ * reach do_truncate without them; truncate_pagecache counts those.
+ */
+struct mapex_hook mapex_truncate_hooks[MAPEX_NR_TRUNC_HOOKS] = {
+	[MAPEX_TRUNC_VFS_TRUNCATE] = {
+		.symbol = "vfs_truncate", .wrapper = mapex_vfs_truncate_wrap,
+		.optional = true },
+	[MAPEX_TRUNC_SYS_FTRUNCATE] = {
+		.symbol = "__x64_sys_ftruncate",
+		.wrapper = mapex_sys_ftruncate_wrap, .optional = true },
+};
+
+/* Test knob: behave as on an IBT machine where do_truncate is sealed. */
+static bool test_seal_do_truncate;
+module_param(test_seal_do_truncate, bool, 0444);
+MODULE_PARM_DESC(test_seal_do_truncate,
+		 "for tests: treat do_truncate as sealed under IBT (default: 0)");
+
+/*
  * By the module that owns the filesystem type, so that every type of that
  * module (ext4's ext2 and ext3) is guarded by the same profile on every
  * path, and without a string compare per call.  A built-in filesystem has
@@ -315,9 +336,17 @@ int mapex_interpose_init(const char *filesystems)
 		p->enabled = p->selected;
 	}
 
+	mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE].seal_for_test =
+		test_seal_do_truncate;
 	err = mapex_hooks_install(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
 	if (err)
 		goto out_stats;
+	if (!mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE].installed) {
+		/* optional hooks: this cannot fail */
+		mapex_hooks_install(mapex_truncate_hooks,
+				    ARRAY_SIZE(mapex_truncate_hooks));
+		pr_info("truncates are taken in vfs_truncate and ftruncate instead\n");
+	}
 	mutex_lock(&mapex_profiles_mutex);
 	err = register_module_notifier(&mapex_module_nb);
 	for (i = 0; !err && i < mapex_nr_profiles; i++) {
@@ -333,6 +362,8 @@ int mapex_interpose_init(const char *filesystems)
 			mapex_profile_unhook(&mapex_profiles[i]);
 		mutex_unlock(&mapex_profiles_mutex);
 		unregister_module_notifier(&mapex_module_nb);
+		mapex_hooks_remove(mapex_truncate_hooks,
+				   ARRAY_SIZE(mapex_truncate_hooks));
 		mapex_hooks_remove(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
 		mapex_hooks_drain();
 		goto out_stats;
@@ -358,6 +389,7 @@ void mapex_interpose_exit(void)
 	for (i = 0; i < mapex_nr_profiles; i++)
 		mapex_profile_unhook(&mapex_profiles[i]);
 	mutex_unlock(&mapex_profiles_mutex);
+	mapex_hooks_remove(mapex_truncate_hooks, ARRAY_SIZE(mapex_truncate_hooks));
 	mapex_hooks_remove(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
 	/* Sleeping wrappers and in-flight async IO finish before teardown. */
 	mapex_hooks_drain();

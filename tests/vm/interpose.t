@@ -195,6 +195,35 @@ if load filesystems=xfs; then
 else
 	fail param-only-xfs "insmod filesystems=xfs failed"
 fi
+# test_seal_do_truncate=1: as on an IBT machine whose do_truncate is sealed.
+# ftruncate(2) and truncate(2) are then taken in their address-taken
+# callers; an O_TRUNC open is not, and the truncate_pagecache checkpoint
+# must count it (docs/locking.md, "Every path").
+if load test_seal_do_truncate=1; then
+	t=$DIR/sealed
+	inval() { awk -v c="$1" 'NR == 1 { for (i = 2; i <= NF; i++) if ($i == c) k = i; next }
+		$1 == "inval" { print $k }' "$SYS/fs/$FS/stats"; }
+	xfs_io -f -c "pwrite -q 0 1m" -c fsync "$t"
+	a0=$(inval acquired) u0=$(inval unguarded)
+	xfs_io -c "truncate 512k" "$t"
+	python3 -c "import os, sys; os.truncate(sys.argv[1], 100000)" "$t"
+	a1=$(inval acquired) u1=$(inval unguarded)
+	if [ $((a1 - a0)) -ge 2 ] && [ "$u1" = "$u0" ]; then
+		pass sealed-do-truncate/ftruncate-truncate-guarded
+	else
+		fail sealed-do-truncate/ftruncate-truncate-guarded "inval acquired +$((a1 - a0)), unguarded +$((u1 - u0))"
+	fi
+	: > "$t"
+	u2=$(inval unguarded)
+	if [ "$u2" -gt "$u1" ]; then
+		pass sealed-do-truncate/o-trunc-counted
+	else
+		fail sealed-do-truncate/o-trunc-counted "inval unguarded stayed $u2"
+	fi
+	unload || fail sealed-do-truncate-unload "$(cat "$TMP/rmmod.err")"
+else
+	fail sealed-do-truncate "insmod test_seal_do_truncate=1 failed"
+fi
 note "parameter checks done"
 
 # ---- 1a. a fixed sequence of operations, without and with mapex -----------
