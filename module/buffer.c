@@ -55,13 +55,27 @@ static void mapex_iter_segment(const struct iov_iter *i, unsigned long *addr,
 #endif
 }
 
-/* Add [start, end) of @file to @s: merged with its inode's entry. */
-static void mapex_set_add(struct mapex_rw_set *s, struct mapex_profile *p,
-			  struct file *file, u64 start, u64 end)
+/*
+ * Add [start, end) of @file to the set *@sp, merged with its inode's
+ * entry; the set is allocated at the first file (most direct reads have
+ * none), with @own as its first entry.  -ENOMEM, or 0.
+ */
+static int mapex_set_add(struct mapex_rw_set **sp, const struct mapex_hold *own,
+			 struct mapex_profile *p, struct file *file,
+			 u64 start, u64 end, gfp_t gfp)
 {
 	struct inode *inode = file_inode(file);
+	struct mapex_rw_set *s = *sp;
 	unsigned int i;
 
+	if (!s) {
+		s = kzalloc(sizeof(*s), gfp);
+		if (!s)
+			return -ENOMEM;
+		s->h[0] = *own;
+		s->nr = 1;
+		*sp = s;
+	}
 	mapex_span(inode, &start, &end);
 	for (i = 0; i < s->nr; i++) {
 		struct mapex_hold *h = &s->h[i];
@@ -72,26 +86,30 @@ static void mapex_set_add(struct mapex_rw_set *s, struct mapex_profile *p,
 		h->mode = MAPEX_MODE_FAULT;
 		h->start = min(h->start, start);
 		h->end = max(h->end, end);
-		return;
+		return 0;
 	}
 	if (s->nr == MAPEX_SET_MAX) {
 		s->missed++;
 		mapex_count(p, MAPEX_CNT_UNGUARDED, MAPEX_MODE_FAULT);
-		return;
+		return 0;
 	}
 	mapex_set_request(&s->h[s->nr], p, inode, MAPEX_OP_FAULT,
 			  MAPEX_MODE_FAULT, start, end);
 	s->file[s->nr++] = get_file(file);
+	return 0;
 }
 
-/* Walk the VMAs of [addr, addr + len) under mmap_lock. */
-static void mapex_set_add_vmas(struct mapex_rw_set *s, struct mm_struct *mm,
-			       unsigned long addr, size_t len)
+/* Walk the VMAs of [addr, addr + len) under mmap_lock: -ENOMEM or 0. */
+static int mapex_set_add_vmas(struct mapex_rw_set **sp,
+			      const struct mapex_hold *own,
+			      struct mm_struct *mm, unsigned long addr,
+			      size_t len, gfp_t gfp)
 {
 	unsigned long end = addr + len < addr ? ULONG_MAX : addr + len;
 	struct vm_area_struct *vma;
+	int err = 0;
 
-	for (vma = find_vma(mm, addr); vma && vma->vm_start < end;
+	for (vma = find_vma(mm, addr); vma && vma->vm_start < end && !err;
 	     vma = find_vma(mm, vma->vm_end)) {
 		unsigned long a = max(addr, vma->vm_start);
 		unsigned long b = min(end, vma->vm_end);
@@ -104,10 +122,12 @@ static void mapex_set_add_vmas(struct mapex_rw_set *s, struct mm_struct *mm,
 		if (!p || !READ_ONCE(p->enabled))
 			continue;
 		off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (a - vma->vm_start);
-		mapex_set_add(s, p, vma->vm_file, off, off + (b - a));
+		err = mapex_set_add(sp, own, p, vma->vm_file, off,
+				    off + (b - a), gfp);
 		if (vma->vm_end >= end)
 			break;
 	}
+	return err;
 }
 
 /* Order @s by inode address (a handful of entries: insertion sort). */
@@ -133,35 +153,33 @@ struct mapex_rw_set *mapex_buffer_set(const struct mapex_hold *own,
 				      const struct iov_iter *iter, bool nowait)
 {
 	struct mm_struct *mm = current->mm;
-	struct mapex_rw_set *s;
+	gfp_t gfp = nowait ? GFP_NOWAIT : GFP_KERNEL;
+	struct mapex_rw_set *s = NULL;
 	struct iov_iter it = *iter;
 	unsigned int segs = 0;
+	int err = 0;
 
 	if (!mm || !user_backed_iter(iter))
 		return NULL;
-	s = kzalloc(sizeof(*s), nowait ? GFP_NOWAIT : GFP_KERNEL);
-	if (!s)
-		return ERR_PTR(nowait ? -EAGAIN : -ENOMEM);
-	s->h[0] = *own;
-	s->nr = 1;
-	if (nowait ? !mmap_read_trylock(mm) : mmap_read_lock_killable(mm)) {
-		kfree(s);
+	if (nowait ? !mmap_read_trylock(mm) : mmap_read_lock_killable(mm))
 		return ERR_PTR(nowait ? -EAGAIN : -EINTR);
-	}
-	while (iov_iter_count(&it) && segs++ < UIO_MAXIOV) {
+	while (iov_iter_count(&it) && segs++ < UIO_MAXIOV && !err) {
 		unsigned long addr;
 		size_t len;
 
 		mapex_iter_segment(&it, &addr, &len);
 		if (len)
-			mapex_set_add_vmas(s, mm, addr, len);
+			err = mapex_set_add_vmas(&s, own, mm, addr, len, gfp);
 		iov_iter_advance(&it, len);
 	}
 	mmap_read_unlock(mm);
-	if (s->nr == 1 && s->h[0].mode == own->mode) {
-		kfree(s);
-		return NULL;
+	if (err) {
+		if (s)
+			mapex_set_free(s);
+		return ERR_PTR(nowait ? -EAGAIN : err);
 	}
+	if (!s)
+		return NULL;
 	mapex_set_sort(s);
 	return s;
 }
