@@ -2,8 +2,10 @@
 /*
  * tests/races/common.c - shared helpers of the race reproducers (see
  * common.h): options, budget, patterns and oracle checks, fdatasync EIO
- * counting, the iomap_dio_invalidate_fail hist-trigger counter, SIGBUS
- * probes, thread start/join and the report line.
+ * counting, the kernel-alarm counters (a hist trigger on
+ * iomap_dio_invalidate_fail, a kprobe event with a hist trigger on
+ * dio_warn_stale_pagecache, and their cleanup at exit or on a signal),
+ * SIGBUS probes, thread start/join and the report line.
  */
 #define _GNU_SOURCE
 #include "common.h"
@@ -69,6 +71,8 @@ void race_parse(int argc, char **argv, struct race_opts *o, unsigned accept,
 		{ "always", no_argument, NULL, 'a' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "stop-on-hit", no_argument, NULL, 'x' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "groups", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -77,7 +81,7 @@ void race_parse(int argc, char **argv, struct race_opts *o, unsigned accept,
 
 	prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	page_size = (size_t)sysconf(_SC_PAGESIZE);
-	while ((c = getopt_long(argc, argv, "f:s:i:t:r:p:y:V:wavxh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:s:i:t:r:p:y:V:wavxg:G:h", lo, NULL)) != -1) {
 		unsigned need = 0;
 
 		switch (c) {
@@ -88,6 +92,8 @@ void race_parse(int argc, char **argv, struct race_opts *o, unsigned accept,
 		case 'V': need = OPT_VARIANT; break;
 		case 'w': need = OPT_WINDOW; break;
 		case 'a': need = OPT_WINDOW; break;
+		case 'g': need = OPT_GROUPS; break;
+		case 'G': need = OPT_GROUPS; break;
 		}
 		if (need && !(accept & need))
 			die("option -%c is not used by this case (see --help)", c);
@@ -109,11 +115,13 @@ void race_parse(int argc, char **argv, struct race_opts *o, unsigned accept,
 		case 'a': o->window = 0; break;
 		case 'v': o->verbose = 1; break;
 		case 'x': o->stop_on_hit = 1; break;
+		case 'g': o->group = (int)parse_num("--group", optarg, 2); break;
+		case 'G': o->groups = (int)parse_num("--groups", optarg, 1); break;
 		case 'h':
 			printf("usage: %s [--file PATH] [--seconds S] [--iterations N] [--stop-on-hit] [-v]%s\n"
 			       "Stops at whichever budget is reached first (0 = no limit), or with\n--stop-on-hit at the first violation or EIO.\n"
-			       "Prints: case=N variant=V iterations=I violations=X eio=E tp=T seconds=S\n"
-			       "Exit: 0 nothing seen, 1 violations or EIO seen, 2 setup error.\n",
+			       "Prints: case=N variant=V iterations=I violations=X eio=E tp=T warn=W [NAME=C ...] seconds=S\n"
+			       "Exit: 0 nothing seen, 1 violations, EIO or warn seen, 2 setup error.\n",
 			       prog, usage_extra ? usage_extra : "");
 			exit(0);
 		default:
@@ -208,13 +216,19 @@ void fill_pages(void *buf, uint64_t gen, long first_page, int npages)
 long check_pages(const void *buf, uint64_t gen, long first_page, int npages,
 		 const char *what)
 {
+	return check_pages_from(buf, gen, first_page, npages, SCRIBBLE, what);
+}
+
+long check_pages_from(const void *buf, uint64_t gen, long first_page,
+		      int npages, size_t skip, const char *what)
+{
 	static int printed;
 	size_t words = page_size / 8;
 	const uint64_t *w = buf;
 	long bad = 0;
 
 	for (int p = 0; p < npages; p++) {
-		for (size_t i = SCRIBBLE / 8; i < words; i++) {
+		for (size_t i = skip / 8; i < words; i++) {
 			uint64_t want = pattern_word(gen, first_page + p, i);
 			uint64_t got = w[p * words + i];
 
@@ -246,19 +260,39 @@ void datasync_count(int fd, long *eio)
 		die("fdatasync: %s", strerror(errno));
 }
 
-/* ---- iomap_dio_invalidate_fail counter (hist trigger) ---- */
+/* ---- kernel-alarm counters (hist triggers, kprobe event) ---- */
 
 static const char *const tracefs_roots[] = {
 	"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
 };
-static char tp_dir[256];
-static long tp_base = -1;
-static int tp_ours;
-#define TP_TRIGGER "hist:keys=ino"
 
-static int write_str(const char *path, const char *s)
+/*
+ * One hist-trigger counter: the total hit count of a hist trigger on one
+ * event, relative to its value at start.  Every path is built at start, so
+ * that the cleanup (which may run in a signal handler) only needs
+ * open/write/close.
+ */
+struct hist_counter {
+	char trigger[300];	/* .../events/GROUP/EVENT/trigger */
+	char hist[300];		/* .../events/GROUP/EVENT/hist */
+	const char *remove;	/* "!" + the trigger, written at stop */
+	long base;		/* total at start; -1: unavailable */
+	int ours;		/* remove the trigger at stop */
+};
+
+#define TP_TRIGGER	"hist:keys=ino"
+#define WARN_TRIGGER	"hist:keys=common_pid"
+#define WARN_EVENT	"mapex_races/dio_warn"
+#define WARN_PROBE	"p:" WARN_EVENT " dio_warn_stale_pagecache"
+
+static struct hist_counter tp_ctr = { .base = -1, .remove = "!" TP_TRIGGER };
+static struct hist_counter warn_ctr = { .base = -1, .remove = "!" WARN_TRIGGER };
+static char kprobe_events[300];	/* non-empty: remove WARN_EVENT at stop */
+static atomic_int tp_armed;	/* something to clean up */
+
+static int write_flags(const char *path, const char *s, int flags)
 {
-	int fd = open(path, O_WRONLY);
+	int fd = open(path, O_WRONLY | flags);
 	int ret = 0;
 
 	if (fd < 0)
@@ -269,14 +303,18 @@ static int write_str(const char *path, const char *s)
 	return ret;
 }
 
-static long tp_read_total(void)
+static int write_str(const char *path, const char *s)
 {
-	char path[300], line[256];
+	return write_flags(path, s, 0);
+}
+
+static long hist_total(const struct hist_counter *c)
+{
+	char line[256];
 	long hits = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/hist", tp_dir);
-	f = fopen(path, "r");
+	f = fopen(c->hist, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
@@ -286,48 +324,145 @@ static long tp_read_total(void)
 	return hits;
 }
 
-int tp_start(void)
+/*
+ * Install trigger on the event in directory dir.  An identical trigger that
+ * is already there (EEXIST) is shared: counted from its current total and,
+ * unless 'adopt' says it is a leftover of ours, left in place at stop.
+ */
+static int hist_start(struct hist_counter *c, const char *dir,
+		      const char *trigger, int adopt)
 {
-	char path[300];
 	int ret;
 
-	for (size_t i = 0; i < sizeof(tracefs_roots) / sizeof(*tracefs_roots); i++) {
-		snprintf(tp_dir, sizeof(tp_dir),
-			 "%s/events/iomap/iomap_dio_invalidate_fail", tracefs_roots[i]);
-		snprintf(path, sizeof(path), "%s/trigger", tp_dir);
-		if (access(path, W_OK))
-			continue;
-		ret = write_str(path, TP_TRIGGER);
-		if (ret && ret != -EEXIST)
-			continue;
-		tp_ours = !ret;
-		tp_base = tp_read_total();
-		if (tp_base >= 0)
-			return 0;
+	snprintf(c->trigger, sizeof(c->trigger), "%s/trigger", dir);
+	snprintf(c->hist, sizeof(c->hist), "%s/hist", dir);
+	if (access(c->trigger, W_OK))
+		return -1;
+	ret = write_str(c->trigger, trigger);
+	if (ret && ret != -EEXIST)
+		return -1;
+	c->ours = !ret || adopt;
+	if (c->ours)
+		atomic_store(&tp_armed, 1);
+	c->base = hist_total(c);
+	return c->base >= 0 ? 0 : -1;
+}
+
+static long hist_hits(const struct hist_counter *c)
+{
+	long now;
+
+	if (c->base < 0)
+		return -1;
+	now = hist_total(c);
+	return now < 0 ? -1 : now - c->base;
+}
+
+/*
+ * The dio_warn_stale_pagecache counter.  The kprobe event lives in a group
+ * of our own (mapex_races), so a definition that is already there is a
+ * leftover of a run that was killed: it is reused, and removed at stop with
+ * its trigger.  (Runs must not overlap: the first to stop removes it.)
+ */
+static void warn_start(const char *root)
+{
+	char dir[300];
+	int ret;
+
+	snprintf(kprobe_events, sizeof(kprobe_events), "%s/kprobe_events", root);
+	ret = write_flags(kprobe_events, WARN_PROBE "\n", O_APPEND);
+	if (ret && ret != -EEXIST) {
+		kprobe_events[0] = '\0';
+		return;
 	}
-	tp_base = -1;
-	return -1;
+	atomic_store(&tp_armed, 1);
+	snprintf(dir, sizeof(dir), "%s/events/" WARN_EVENT, root);
+	if (hist_start(&warn_ctr, dir, WARN_TRIGGER, 1))
+		warn_ctr.base = -1;
+}
+
+/* Async-signal-safe: open/write/close only, and runs at most once. */
+static void tp_cleanup(void)
+{
+	if (!atomic_exchange(&tp_armed, 0))
+		return;
+	if (tp_ctr.ours)
+		write_str(tp_ctr.trigger, tp_ctr.remove);
+	if (warn_ctr.ours)
+		write_str(warn_ctr.trigger, warn_ctr.remove);
+	if (kprobe_events[0])
+		write_flags(kprobe_events, "-:" WARN_EVENT "\n", O_APPEND);
+}
+
+static void tp_signal(int sig)
+{
+	tp_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Clean up on the signals that end a run (unless they are ignored). */
+static void tp_catch_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = tp_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+		if (!sigaction(sigs[i], NULL, &old) && old.sa_handler == SIG_DFL)
+			sigaction(sigs[i], &sa, NULL);
+}
+
+int tp_start(void)
+{
+	static int once;
+	const size_t nroots = sizeof(tracefs_roots) / sizeof(*tracefs_roots);
+	char path[300];
+	int ret = -1;
+
+	if (!once++) {
+		atexit(tp_stop);
+		tp_catch_signals();
+	}
+	/* The first tracefs root that has the event is the one. */
+	for (size_t i = 0; i < nroots; i++) {
+		snprintf(path, sizeof(path), "%s/events/iomap/iomap_dio_invalidate_fail",
+			 tracefs_roots[i]);
+		if (access(path, F_OK))
+			continue;
+		ret = hist_start(&tp_ctr, path, TP_TRIGGER, 0);
+		break;
+	}
+	if (ret)
+		tp_ctr.base = -1;
+	for (size_t i = 0; i < nroots; i++) {
+		snprintf(path, sizeof(path), "%s/kprobe_events", tracefs_roots[i]);
+		if (!access(path, W_OK)) {
+			warn_start(tracefs_roots[i]);
+			break;
+		}
+	}
+	return ret;
 }
 
 long tp_hits(void)
 {
-	long now;
+	return hist_hits(&tp_ctr);
+}
 
-	if (tp_base < 0)
-		return -1;
-	now = tp_read_total();
-	return now < 0 ? -1 : now - tp_base;
+long warn_hits(void)
+{
+	return hist_hits(&warn_ctr);
 }
 
 void tp_stop(void)
 {
-	char path[300];
-
-	if (tp_base >= 0 && tp_ours) {
-		snprintf(path, sizeof(path), "%s/trigger", tp_dir);
-		write_str(path, "!" TP_TRIGGER);
-	}
-	tp_ours = 0;
+	tp_cleanup();
+	tp_ctr.base = warn_ctr.base = -1;
+	tp_ctr.ours = warn_ctr.ours = 0;
+	kprobe_events[0] = '\0';
 }
 
 /* ---- SIGBUS probes ---- */
@@ -429,14 +564,16 @@ int dio_race_run(struct dio_race *r, const struct race_opts *o, int casenr,
 		r->write(r->fd_dio, r->wbuf, r->len);
 		atomic_store(&r->inflight, 0);
 		pread_all(r->fd_buf, r->rbuf, r->len, 0);
-		viol += check_pages(r->rbuf, gen, 0, o->pages, "read after direct write");
+		viol += check_pages_from(r->rbuf, gen, 0, o->pages,
+					 r->check_from ? r->check_from : SCRIBBLE,
+					 "read after direct write");
 		iters++;
 		if (o->fsync_every && iters % o->fsync_every == 0)
 			datasync_count(r->fd_buf, &eio);
 	}
 	join_threads();
 	datasync_count(r->fd_buf, &eio);
-	ret = report(casenr, variant, iters, viol, eio, tp_hits());
+	ret = report(casenr, variant, iters, viol, eio, tp_hits(), warn_hits());
 	tp_stop();
 	close(r->fd_dio);
 	close(r->fd_buf);
@@ -508,7 +645,7 @@ int inval_race_run(struct inval_race *r, const struct race_opts *o, int casenr)
 	}
 	join_threads();
 	datasync_count(r->fd, &eio);
-	ret = report(casenr, "sync", iters, viol, eio, tp_hits());
+	ret = report(casenr, "sync", iters, viol, eio, tp_hits(), warn_hits());
 	tp_stop();
 	munmap(r->map, r->len);
 	close(r->fd);
@@ -609,17 +746,41 @@ void join_threads(void)
 	ntids = 0;
 }
 
-int report(int casenr, const char *variant, long iters, long violations,
-	   long eio, long tp)
-{
-	char tps[32];
+static struct {
+	const char *name;
+	const atomic_long *value;
+} extras[4];
+static int nextras;
 
-	if (tp < 0)
-		snprintf(tps, sizeof(tps), "na");
+void report_extra(const char *name, const atomic_long *value)
+{
+	if (nextras == (int)(sizeof(extras) / sizeof(*extras)))
+		die("too many report fields");
+	extras[nextras].name = name;
+	extras[nextras].value = value;
+	nextras++;
+}
+
+static const char *count_str(char *buf, size_t len, long v)
+{
+	if (v < 0)
+		snprintf(buf, len, "na");
 	else
-		snprintf(tps, sizeof(tps), "%ld", tp);
-	printf("case=%d variant=%s iterations=%ld violations=%ld eio=%ld tp=%s seconds=%.1f\n",
-	       casenr, variant, iters, violations, eio, tps, budget_elapsed());
+		snprintf(buf, len, "%ld", v);
+	return buf;
+}
+
+int report(int casenr, const char *variant, long iters, long violations,
+	   long eio, long tp, long warn)
+{
+	char tps[32], warns[32];
+
+	printf("case=%d variant=%s iterations=%ld violations=%ld eio=%ld tp=%s warn=%s",
+	       casenr, variant, iters, violations, eio,
+	       count_str(tps, sizeof(tps), tp), count_str(warns, sizeof(warns), warn));
+	for (int i = 0; i < nextras; i++)
+		printf(" %s=%ld", extras[i].name, atomic_load(extras[i].value));
+	printf(" seconds=%.1f\n", budget_elapsed());
 	fflush(stdout);
-	return (violations || eio) ? 1 : 0;
+	return (violations || eio || warn > 0) ? 1 : 0;
 }

@@ -1,17 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tests/races/common.h - shared helpers of the race reproducers case1..case7:
+ * tests/races/common.h - shared helpers of the race reproducers case1..case9:
  * option parsing, the time/iteration budget, page patterns and their
- * oracle check, the iomap_dio_invalidate_fail tracepoint counter, SIGBUS
- * probing and the one-line report.
+ * oracle check, the kernel-alarm counters (the iomap_dio_invalidate_fail
+ * tracepoint and a kprobe on dio_warn_stale_pagecache), SIGBUS probing and
+ * the one-line report.
  *
- * Report line (stdout, one per run), parsed by tests/races/run-cell:
- *   case=N variant=V iterations=I violations=X eio=E tp=T seconds=S
+ * Report line (stdout, one per run), parsed by tests/races/run-cell,
+ * tests/vm/races.t and scripts/races:
+ *   case=N variant=V iterations=I violations=X eio=E tp=T warn=W [NAME=C ...] seconds=S
  * violations: data compares (or missing SIGBUS) that contradict the oracle;
  * eio: fsync/fdatasync calls that returned EIO; tp: hits on the
- * iomap_dio_invalidate_fail tracepoint during the run ("na" if tracefs or
- * the event is unavailable).  Exit status: 0 nothing seen, 1 violations or
- * EIO seen, 2 setup error.
+ * iomap_dio_invalidate_fail tracepoint during the run (a failed pre-write
+ * invalidation); warn: calls of dio_warn_stale_pagecache() during the run
+ * (a failed post-write invalidation: the kernel's own alarm that it left a
+ * stale page cache, counted through a kprobe event, not the rate-limited
+ * dmesg line).  tp and warn read "na" if tracefs, the event or kprobe
+ * events are unavailable.  Optional NAME=C fields (report_extra()) are
+ * program-specific counters, e.g. efault= of case 9.  Exit status: 0
+ * nothing seen, 1 violations, EIO or warn seen, 2 setup error.
  */
 #ifndef RACES_COMMON_H
 #define RACES_COMMON_H
@@ -29,6 +36,8 @@
 #define OPT_WINDOW	(1u << 4)	/* --window / --always: race only while
 				 * the operation is in flight, or all the time */
 #define OPT_READERS	(1u << 5)	/* --readers N: buffered reader threads */
+#define OPT_GROUPS	(1u << 6)	/* --group G --groups N: N groups of G
+				 * pages (case 8) */
 
 struct race_opts {
 	const char *file;
@@ -42,6 +51,8 @@ struct race_opts {
 	int verbose;
 	int stop_on_hit;	/* stop at the first violation or EIO */
 	const char *variant;
+	int group;		/* pages per group, 0 = the program's default */
+	int groups;		/* number of groups */
 };
 
 extern size_t page_size;
@@ -82,16 +93,33 @@ void fill_pages(void *buf, uint64_t gen, long first_page, int npages);
  */
 long check_pages(const void *buf, uint64_t gen, long first_page, int npages,
 		 const char *what);
+/*
+ * The same, checking bytes [skip, page) of every page instead of
+ * [SCRIBBLE, page); skip is a multiple of 8 below the page size (0 checks
+ * whole pages).
+ */
+long check_pages_from(const void *buf, uint64_t gen, long first_page,
+		      int npages, size_t skip, const char *what);
 
 /* fdatasync that counts EIO in *eio and treats other errors as fatal. */
 void datasync_count(int fd, long *eio);
 
 /*
- * iomap_dio_invalidate_fail counter: installs a hist trigger on the event
- * and reads its total hit count.  tp_start() returns 0 when available.
+ * Kernel-alarm counters.  tp_start() installs a hist trigger on the
+ * iomap_dio_invalidate_fail tracepoint, and creates the kprobe event
+ * mapex_races/dio_warn on dio_warn_stale_pagecache() (in kprobe_events,
+ * reusing a definition a crashed earlier run left behind) with a hist
+ * trigger of its own; both are read as total hit counts.  tp_start()
+ * returns 0 when the tracepoint counter is available.  tp_stop() removes
+ * what the run installed, and the kprobe event and its trigger even when a
+ * killed run left them (a tracepoint trigger that was already there is
+ * shared and left in place).  It also runs at exit and on SIGINT, SIGTERM
+ * and SIGHUP (unless ignored), so only SIGKILL leaves anything behind.
  */
 int tp_start(void);
-long tp_hits(void);	/* hits since tp_start(), -1 if unavailable */
+/* Hits since tp_start(), -1 if unavailable. */
+long tp_hits(void);	/* iomap_dio_invalidate_fail */
+long warn_hits(void);	/* dio_warn_stale_pagecache() */
 void tp_stop(void);
 
 /*
@@ -103,9 +131,18 @@ int probe_sigbus(const volatile char *p, char *val);
 int probe_sigbus_store(volatile char *p, char v);
 void sigbus_install(void);
 
-/* Print the report line and return the exit status (0 or 1). */
+/*
+ * Print the report line and return the exit status (0, or 1 if violations,
+ * eio or warn is non-zero).  tp and warn < 0 print as "na".
+ */
 int report(int casenr, const char *variant, long iters, long violations,
-	   long eio, long tp);
+	   long eio, long tp, long warn);
+/*
+ * Add a program-specific counter to the report line, printed as name=value
+ * after warn= (read when report() runs; at most 4).  It is informational:
+ * it does not change the exit status.
+ */
+void report_extra(const char *name, const atomic_long *value);
 
 /*
  * Window gate for racing threads: true once the raced operation is in flight
@@ -116,14 +153,15 @@ int report(int casenr, const char *variant, long iters, long violations,
 int window_open(atomic_int *inflight, void *map, int npages, unsigned char *vec);
 
 /*
- * The direct-write loop shared by cases 3 and 7.  dio_race_setup() creates
+ * The direct-write loop shared by cases 3, 7 and 9.  dio_race_setup() creates
  * o->file with o->pages pages of generation 1 on disk, opens it buffered
  * (fd_buf) and O_DIRECT (fd_dio) and allocates the buffers.  The caller then
  * starts its racing threads; dio_race_run() loops until the budget is
  * spent: fill wbuf with generation g, set inflight, write(fd_dio, wbuf),
- * clear inflight, buffered pread of the range, check_pages against g,
- * fdatasync every o->fsync_every iterations counting EIO; then stops the
- * threads, reports, removes the file and returns the exit status.
+ * clear inflight, buffered pread of the range, check_pages_from against g
+ * (from check_from), fdatasync every o->fsync_every iterations counting
+ * EIO; then stops the threads, reports, removes the file and returns the
+ * exit status.
  */
 struct dio_race {
 	int fd_buf, fd_dio;
@@ -131,6 +169,8 @@ struct dio_race {
 	char *wbuf, *rbuf;
 	atomic_int inflight;
 	void (*write)(int fd, void *buf, size_t len);	/* must write it all */
+	size_t check_from;	/* bytes of each page the check skips (the
+				 * racing threads' scribble area); 0: SCRIBBLE */
 };
 void dio_race_setup(struct dio_race *r, const struct race_opts *o);
 int dio_race_run(struct dio_race *r, const struct race_opts *o, int casenr,
