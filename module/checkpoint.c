@@ -39,11 +39,11 @@ static void mapex_count_unguarded(struct mapex_profile *p, struct inode *inode,
  * A folio of @mapping over [start, end) is being added (@dirty false) or
  * becomes dirty.  Dirtying collides with another task's DIRECT_WRITE (its
  * invalidation then fails: cases 3 and 7) or INVAL.  Adding collides with
- * INVAL only: a clean folio added under a direct write is dropped by the
- * write's post-write invalidation, which waits for the folio lock of a
- * read in flight, so it cannot go stale (docs/rangelock.md, "Folio
- * spans").  Task context only: in an interrupt, "another task" means
- * nothing.
+ * INVAL only: on ext4 and xfs a clean folio added under a direct write is
+ * dropped by the write's post-write invalidation, which waits for the
+ * folio lock of a read in flight, so it cannot go stale (docs/rangelock.md,
+ * "Folio spans"; btrfs can refuse to drop it, which is open).  Task
+ * context only: in an interrupt, "another task" means nothing.
  */
 static void mapex_collision(struct mapex_hook *hook,
 			    struct address_space *mapping, u64 start, u64 end,
