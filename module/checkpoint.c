@@ -6,10 +6,9 @@
  * - inside functions that change the page cache under i_rwsem or
  *   invalidate_lock, where a range may not be taken (module/request.c,
  *   rule 4): an operation that arrives without the range it needs;
- * - the collision detector, where folios enter the page cache
- *   (filemap_add_folio) and where they become dirty (__folio_mark_dirty):
- *   a folio that overlaps a range *another* task holds in a mode that
- *   excludes it.  That is the condition of cases 3 and 7 itself, whatever
+ * - the collision detector, where folios become dirty
+ *   (__folio_mark_dirty): a folio dirtied under a direct write of
+ *   *another* task.  That is the condition of cases 3 and 7 itself, whatever
  *   path led there, so it counts holes on paths nobody listed.
  */
 #include <linux/fs.h>
@@ -24,7 +23,7 @@
 static bool collision_check = true;
 module_param(collision_check, bool, 0644);
 MODULE_PARM_DESC(collision_check,
-		 "count folios added or dirtied under another task's direct write or inval range (default: 1)");
+		 "count folios dirtied under another task's direct write range (default: 1)");
 
 static void mapex_count_unguarded(struct mapex_profile *p, struct inode *inode,
 				  u64 start, u64 end, unsigned int mode,
@@ -36,20 +35,23 @@ static void mapex_count_unguarded(struct mapex_profile *p, struct inode *inode,
 }
 
 /*
- * A folio of @mapping over [start, end) is being added (@dirty false) or
- * becomes dirty.  Dirtying collides with another task's DIRECT_WRITE (its
- * invalidation then fails: cases 3 and 7) or INVAL.  Adding collides with
- * INVAL only: on ext4 and xfs a clean folio added under a direct write is
- * dropped by the write's post-write invalidation, which waits for the
- * folio lock of a read in flight, so it cannot go stale (docs/rangelock.md,
- * "Folio spans"; btrfs can refuse to drop it, which is open).  Task
- * context only: in an interrupt, "another task" means nothing.
+ * A folio of @mapping over [start, end) becomes dirty: a collision if
+ * another task holds DIRECT_WRITE over it, the condition of cases 3 and 7
+ * itself (the direct write's invalidation then fails), whatever path led
+ * there.  Not counted:
+ * - dirtying under another task's INVAL: the filesystem orders truncate
+ *   and punch against dirtying (cases 1, 2, 5, 6 are closed by the stock
+ *   kernel), and a munmap() moving dirty PTE bits into folios while a
+ *   punch runs is harmless, the punch discards them;
+ * - additions of clean folios: on ext4 and xfs one added under a direct
+ *   write is dropped by the write's post-write invalidation; btrfs can
+ *   refuse to drop it, which is open (docs/locking.md).
+ * Task context only: in an interrupt, "another task" means nothing.
  */
 static void mapex_collision(struct mapex_hook *hook,
-			    struct address_space *mapping, u64 start, u64 end,
-			    bool dirty)
+			    struct address_space *mapping, u64 start, u64 end)
 {
-	unsigned int modes = BIT(MAPEX_MODE_INVAL);
+	unsigned int modes = BIT(MAPEX_MODE_DIRECT_WRITE);
 	struct mapex_profile *p;
 	struct inode *inode;
 	int holder;
@@ -69,8 +71,6 @@ static void mapex_collision(struct mapex_hook *hook,
 				 BIT(MAPEX_MODE_BUFFERED) |
 				 BIT(MAPEX_MODE_INVAL)))
 		return;
-	if (dirty)
-		modes |= BIT(MAPEX_MODE_DIRECT_WRITE);
 	holder = mapex_held_by_other(inode, start, end, modes);
 	if (holder >= 0)
 		mapex_count_unguarded(p, inode, start, end, holder, hook->id);
@@ -102,20 +102,12 @@ void mapex_checkpoint(struct mapex_hook *hook, struct ftrace_regs *fregs)
 	u64 start, end;
 
 	switch (hook->id) {
-	case MAPEX_CP_ADD_FOLIO: {		/* (mapping, folio, index, gfp) */
-		struct folio *folio = (struct folio *)a1;
-
-		start = (u64)a2 << PAGE_SHIFT;
-		mapex_collision(hook, (struct address_space *)a0, start,
-				start + folio_size(folio), false);
-		return;
-	}
 	case MAPEX_CP_DIRTY_FOLIO: {		/* (folio, mapping, warn) */
 		struct folio *folio = (struct folio *)a0;
 
 		start = folio_pos(folio);
 		mapex_collision(hook, (struct address_space *)a1, start,
-				start + folio_size(folio), true);
+				start + folio_size(folio));
 		return;
 	}
 	case MAPEX_CP_TRUNCATE_PAGECACHE:	/* (inode, newsize) */

@@ -126,10 +126,7 @@ struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS] = {
 	[MAPEX_CORE_IOMAP_DIO_RW] = {
 		.symbol = "__iomap_dio_rw", .observe = mapex_checkpoint,
 		.id = MAPEX_CP_IOMAP_DIO_RW },
-	/* the collision detector: where folios enter or become dirty */
-	[MAPEX_CORE_ADD_FOLIO] = {
-		.symbol = "filemap_add_folio", .observe = mapex_checkpoint,
-		.id = MAPEX_CP_ADD_FOLIO, .optional = true },
+	/* the collision detector: where folios become dirty */
 	[MAPEX_CORE_DIRTY_FOLIO] = {
 		.symbol = "__folio_mark_dirty", .observe = mapex_checkpoint,
 		.id = MAPEX_CP_DIRTY_FOLIO, .optional = true },

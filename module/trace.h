@@ -43,7 +43,6 @@ TRACE_DEFINE_ENUM(MAPEX_CP_TRUNCATE_PAGECACHE);
 TRACE_DEFINE_ENUM(MAPEX_CP_TRUNCATE_PAGECACHE_RANGE);
 TRACE_DEFINE_ENUM(MAPEX_CP_FILEMAP_FAULT);
 TRACE_DEFINE_ENUM(MAPEX_CP_IOMAP_DIO_RW);
-TRACE_DEFINE_ENUM(MAPEX_CP_ADD_FOLIO);
 TRACE_DEFINE_ENUM(MAPEX_CP_DIRTY_FOLIO);
 
 #define mapex_show_mode(m)						\
@@ -72,7 +71,6 @@ TRACE_DEFINE_ENUM(MAPEX_CP_DIRTY_FOLIO);
 					"truncate_pagecache_range" },	\
 		{ MAPEX_CP_FILEMAP_FAULT,	"filemap_fault" },	\
 		{ MAPEX_CP_IOMAP_DIO_RW,	"__iomap_dio_rw" },	\
-		{ MAPEX_CP_ADD_FOLIO,	"filemap_add_folio" },		\
 		{ MAPEX_CP_DIRTY_FOLIO,	"__folio_mark_dirty" })
 
 /* Fields and format shared by the events that carry (dev, ino, range, mode). */

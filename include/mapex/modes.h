@@ -48,14 +48,12 @@ enum mapex_checkpoint {
 	MAPEX_CP_FILEMAP_FAULT			= 2,
 	MAPEX_CP_IOMAP_DIO_RW			= 3,
 	/* collision detector: another task's range over the folio */
-	MAPEX_CP_ADD_FOLIO			= 4,
-	MAPEX_CP_DIRTY_FOLIO			= 5,
-	MAPEX_NR_CHECKPOINTS			= 6,
+	MAPEX_CP_DIRTY_FOLIO			= 4,
+	MAPEX_NR_CHECKPOINTS			= 5,
 };
 
 #define MAPEX_CHECKPOINT_NAMES \
 	{ "truncate_pagecache", "truncate_pagecache_range", \
-	  "filemap_fault", "__iomap_dio_rw", "filemap_add_folio", \
-	  "__folio_mark_dirty" }
+	  "filemap_fault", "__iomap_dio_rw", "__folio_mark_dirty" }
 
 #endif /* MAPEX_MODES_H */
