@@ -89,7 +89,6 @@ static int mapex_set_add(struct mapex_rw_set **sp, const struct mapex_hold *own,
 		return 0;
 	}
 	if (s->nr == MAPEX_SET_MAX) {
-		s->missed++;
 		mapex_count(p, MAPEX_CNT_UNGUARDED, MAPEX_MODE_FAULT);
 		return 0;
 	}

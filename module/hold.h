@@ -23,7 +23,8 @@ enum mapex_hold_state {
 	MAPEX_HOLD_NONE,	/* registered, no range requested yet */
 	MAPEX_HOLD_WAITING,	/* in a lock call */
 	MAPEX_HOLD_LOCKED,	/* holds @range */
-	MAPEX_HOLD_BYPASS,	/* proceeds without the lock (mapex disabled) */
+	MAPEX_HOLD_BYPASS,	/* proceeds without a range of its own: covered,
+				 * refused as invalid, or mapex disabled */
 	MAPEX_HOLD_DEFERRED,	/* a fault waiting for the return to user */
 };
 

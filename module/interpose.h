@@ -129,7 +129,6 @@ void mapex_requests_exit(void);
 
 struct mapex_rw_set {
 	unsigned int		nr;	/* entries in h[], by inode address */
-	unsigned int		missed;	/* guarded files left out (counted) */
 	struct mapex_hold	h[MAPEX_SET_MAX];
 	struct file		*file[MAPEX_SET_MAX];	/* NULL: the call's own */
 };
