@@ -28,11 +28,23 @@ typedef ssize_t (*mapex_rw_iter_t)(struct kiocb *, struct iov_iter *);
  */
 #define MAPEX_REDO_LIMIT	16
 
-/* The range of a read or write of @count bytes at iocb->ki_pos. */
-static void mapex_rw_range(struct kiocb *iocb, size_t count, bool write,
-			   u64 *start, u64 *end)
+/* The mode of a ->read_iter / ->write_iter call (docs/rangelock.md). */
+unsigned int mapex_rw_mode(bool direct, bool write)
+{
+	if (!direct)
+		return MAPEX_MODE_BUFFERED;
+	return write ? MAPEX_MODE_DIRECT_WRITE : MAPEX_MODE_DIRECT_READ;
+}
+
+/*
+ * The range and mode of a read or write of @count bytes at iocb->ki_pos,
+ * for the file size now.
+ */
+static unsigned int mapex_rw_range(struct kiocb *iocb, size_t count,
+				   bool write, u64 *start, u64 *end)
 {
 	struct inode *inode = file_inode(iocb->ki_filp);
+	unsigned int mode = mapex_rw_mode(iocb->ki_flags & IOCB_DIRECT, write);
 	u64 isize = i_size_read(inode);
 	u64 pos = iocb->ki_pos;
 
@@ -45,46 +57,51 @@ static void mapex_rw_range(struct kiocb *iocb, size_t count, bool write,
 	} else if (write && pos + count > isize) {
 		/*
 		 * Extending: the write zeroes the cached gap from the old EOF
-		 * and may drop the cache from there on (xfs delalloc).
+		 * and may drop the cache from there on (xfs delalloc).  A
+		 * direct write that starts past EOF zeroes that gap through
+		 * the page cache (xfs_file_write_checks(), after draining all
+		 * direct IO of the file): a page-cache change that another
+		 * direct write over the gap must not share, so it takes INVAL.
 		 */
 		*start = min(*start, isize);
 		*end = U64_MAX;
+		if (mode == MAPEX_MODE_DIRECT_WRITE && pos > isize)
+			mode = MAPEX_MODE_INVAL;
 	}
 	mapex_span(inode, start, end);
-}
-
-/* The mode of a ->read_iter / ->write_iter call (docs/rangelock.md). */
-unsigned int mapex_rw_mode(bool direct, bool write)
-{
-	if (!direct)
-		return MAPEX_MODE_BUFFERED;
-	return write ? MAPEX_MODE_DIRECT_WRITE : MAPEX_MODE_DIRECT_READ;
+	return mode;
 }
 
 /*
  * Take the range of the call for @h (registered by this call), widening it
- * while the file size moves under the wait.  As mapex_acquire().
+ * and strengthening its mode while the file size moves under the wait.  As
+ * mapex_acquire().
  */
 int mapex_rw_lock(struct mapex_hold *h, struct kiocb *iocb, size_t count,
 		  bool write, bool nowait)
 {
+	unsigned int mode, mode2;
 	u64 start, end, s2, e2;
 	int got;
 
-	mapex_rw_range(iocb, count, write, &start, &end);
+	mode = mapex_rw_range(iocb, count, write, &start, &end);
 	for (;;) {
 		h->start = start;
 		h->end = end;
+		h->mode = mode;
 		got = mapex_acquire(h, nowait);
 		if (got <= 0)
 			return got;
 		/* The size may have moved while we waited: still covered? */
-		mapex_rw_range(iocb, count, write, &s2, &e2);
-		if (s2 >= start && e2 <= end)
+		mode2 = mapex_rw_range(iocb, count, write, &s2, &e2);
+		if (s2 >= start && e2 <= end &&
+		    (mode2 == mode || mode == MAPEX_MODE_INVAL))
 			return 1;
 		mapex_release(h);
 		start = min(start, s2);
 		end = max(end, e2);
+		if (mode2 == MAPEX_MODE_INVAL)
+			mode = mode2;
 	}
 }
 
@@ -246,7 +263,7 @@ ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 			mapex_hold_forget_refusal(&h);
 			break;
 		}
-		mapex_count(p, MAPEX_CNT_REDO, mode);
+		mapex_count(p, MAPEX_CNT_REDO, h.mode);
 		ret = mapex_rw_fault_in(&h, iter, write);
 		if (ret < 0)
 			break;

@@ -28,6 +28,10 @@
  *   kill          a child storing through a shared mapping into a range
  *                 under a continuous stream of O_DIRECT writes is sent
  *                 SIGKILL and must be reaped while the stream still runs
+ *   gap-zero      one thread truncates the file to an unaligned size and
+ *                 O_DIRECT-writes a block past EOF (xfs zeroes the old EOF
+ *                 block's tail through the page cache), another rewrites a
+ *                 block just inside EOF with O_DIRECT, in one large folio
  *   mix           NPROC (default 2) processes, random buffered/direct/mmap
  *                 reads and writes, punch, zero, collapse/insert, truncate,
  *                 direct IO into mmaps, fsync
@@ -579,6 +583,53 @@ static int cmd_starve(int nthreads)
 	return 0;
 }
 
+/* ---- gap zeroing of a direct write past EOF ------------------------------ */
+
+#define GZ_SIZE		(1 * MB + 512)	/* EOF inside a written block */
+#define GZ_PAST		(1 * MB + 8 * KB)	/* a block past that block */
+#define GZ_INSIDE	(1 * MB - 64 * KB)	/* inside EOF, same 2 MiB folio */
+
+static atomic_long gz_extends, gz_inside;
+
+static void *gz_inside_writer(void *arg)
+{
+	char *buf = aligned_buf(4096);
+	int dfd = open_file(O_DIRECT);
+
+	(void)arg;
+	memset(buf, 'i', 4096);
+	while (!expired()) {
+		if (pwrite(dfd, buf, 4096, GZ_INSIDE) != 4096)
+			die("direct write inside EOF");
+		atomic_fetch_add(&gz_inside, 1);
+	}
+	close(dfd);
+	return NULL;
+}
+
+static int cmd_gap_zero(void)
+{
+	int fd = open_file(0), dfd = open_file(O_DIRECT);
+	char *buf = aligned_buf(4096);
+	pthread_t t;
+
+	prepare(fd, GZ_SIZE);
+	memset(buf, 'p', 4096);
+	pthread_create(&t, NULL, gz_inside_writer, NULL);
+	while (!expired()) {
+		/* clean, so that the zeroing past it dirties the folio */
+		if (ftruncate(fd, GZ_SIZE) || fdatasync(fd))
+			die("ftruncate");
+		if (pwrite(dfd, buf, 4096, GZ_PAST) != 4096)
+			die("direct write past EOF");
+		atomic_fetch_add(&gz_extends, 1);
+	}
+	pthread_join(t, NULL);
+	printf("mxio %s: %ld direct writes past EOF, %ld inside EOF\n", cmd,
+	       atomic_load(&gz_extends), atomic_load(&gz_inside));
+	return 0;
+}
+
 static int cmd_kill(void)
 {
 	double killed_at;
@@ -763,6 +814,9 @@ static int mix_one(int id, long *counts, long *sigbus, long *eio)
 				 * a failed ordered extent (above).
 				 */
 				(*eio)++;
+				fprintf(stderr, "mxio mix: %s at %lld len %lld: %s (tolerated)\n",
+					mix_names[op], (long long)off,
+					(long long)len, strerror(errno));
 			} else if (!mix_allowed(errno)) {
 				die("%s at %lld len %lld", mix_names[op],
 				    (long long)off, (long long)len);
@@ -851,7 +905,7 @@ int main(int argc, char **argv)
 	double secs;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: mxio nest-read|nest-dio-read|nest-dio-write|write-punch|cross-dio|mmap-loop|fiemap|starve|kill|mix FILE SECONDS [NPROC]\n");
+		fprintf(stderr, "usage: mxio nest-read|nest-dio-read|nest-dio-write|write-punch|cross-dio|mmap-loop|fiemap|starve|kill|gap-zero|mix FILE SECONDS [NPROC]\n");
 		return 2;
 	}
 	cmd = argv[1];
@@ -877,6 +931,8 @@ int main(int argc, char **argv)
 		return cmd_starve(argc > 4 ? atoi(argv[4]) : 2);
 	if (!strcmp(cmd, "kill"))
 		return cmd_kill();
+	if (!strcmp(cmd, "gap-zero"))
+		return cmd_gap_zero();
 	if (!strcmp(cmd, "mix"))
 		return cmd_mix(argc > 4 ? atoi(argv[4]) : 2);
 	fprintf(stderr, "mxio: unknown command '%s'\n", cmd);
