@@ -172,7 +172,7 @@ static int mapex_hook_resolve(struct mapex_hook *hook)
 	return 0;
 }
 
-static int mapex_hook_install(struct mapex_hook *hook)
+static int __mapex_hook_install(struct mapex_hook *hook)
 {
 	int err;
 
@@ -220,6 +220,15 @@ static int mapex_hook_install(struct mapex_hook *hook)
 	}
 	hook->installed = true;
 	return 0;
+}
+
+/* Install @hook and keep the outcome for the status (hook->error). */
+static int mapex_hook_install(struct mapex_hook *hook)
+{
+	int err = __mapex_hook_install(hook);
+
+	hook->error = err;
+	return err;
 }
 
 static void mapex_hook_remove(struct mapex_hook *hook)

@@ -27,6 +27,7 @@ struct mapex_hook {
 	unsigned long		site;		/* its ftrace call site */
 	struct ftrace_ops	ops;
 	bool			installed;
+	int			error;		/* of the last install, or 0 */
 };
 
 /* Argument @n of the observed call, from a checkpoint callback. */

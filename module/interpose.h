@@ -57,6 +57,8 @@ struct mapex_profile {
 	bool			selected;	/* named in filesystems= */
 	bool			enabled;	/* sysfs toggle */
 	bool			hooked;		/* hooks installed */
+	bool			disabled_at_load; /* named in disabled= */
+	int			hook_error;	/* last hooking failed, or 0 */
 	/*
 	 * The module whose file_system_types this profile guards (ext4's
 	 * ext2 and ext3 included): set while hooked, NULL otherwise.
@@ -81,6 +83,11 @@ static inline void mapex_count(struct mapex_profile *p, enum mapex_counter c,
 
 void mapex_profile_read_stats(struct mapex_profile *p,
 			      struct mapex_fs_stats *sum);
+/* The status of @p (sysfs "hooks" and "guarded"): sysfs_emit()ted to @buf. */
+int mapex_profile_show_hooks(struct mapex_profile *p, char *buf);
+int mapex_profile_show_guarded(struct mapex_profile *p, char *buf);
+/* Set @p's toggle; -ENODEV (with the reason logged) if it cannot guard. */
+int mapex_profile_enable(struct mapex_profile *p, bool on);
 
 /* Core-kernel hooks (module/profile.c), by index. */
 enum mapex_core_hook {
@@ -175,7 +182,7 @@ void mapex_checkpoint(struct mapex_hook *hook, struct ftrace_regs *fregs);
 
 #define MAPEX_DEV(inode)	((u32)(inode)->i_sb->s_dev)
 
-int mapex_interpose_init(const char *filesystems);
+int mapex_interpose_init(void);
 void mapex_interpose_exit(void);
 int mapex_sysfs_init(void);
 void mapex_sysfs_exit(void);

@@ -1,23 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * module/main.c - mapex module entry and exit, the /sys/kernel/mapex root
- * and its read-only "version" file, the filesystems= parameter, and the
- * order in which the parts start and stop.  module/sysfs.c adds the
+ * and its read-only "version" file, and the order in which the parts
+ * start and stop.  module/sysfs.c adds the
  * per-filesystem directories under the kobject created here.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kobject.h>
 #include <linux/module.h>
+#include <linux/security.h>
 #include <linux/sysfs.h>
 
 #include "interpose.h"
 #include "mapex.h"
-
-static char *filesystems;
-module_param(filesystems, charp, 0444);
-MODULE_PARM_DESC(filesystems,
-		 "comma-separated filesystems to guard (default: ext4,xfs,btrfs)");
 
 struct kobject *mapex_kobj;
 
@@ -32,13 +28,23 @@ static int __init mapex_init(void)
 {
 	int err;
 
+	/*
+	 * lockdown=confidentiality refuses kprobes, which find the functions
+	 * mapex hooks: say so here rather than "cannot resolve" per hook.
+	 * (Integrity lockdown, Secure Boot's default, only wants the module
+	 * signed: docs/install.md.)
+	 */
+	if (security_locked_down(LOCKDOWN_KPROBES)) {
+		pr_err("cannot load: kernel lockdown (confidentiality) refuses the kprobes mapex needs to find the functions it hooks; boot with lockdown=integrity\n");
+		return -EPERM;
+	}
 	mapex_kobj = kobject_create_and_add("mapex", kernel_kobj);
 	if (!mapex_kobj)
 		return -ENOMEM;
 	err = sysfs_create_file(mapex_kobj, &version_attr.attr);
 	if (err)
 		goto out_kobj;
-	err = mapex_interpose_init(filesystems);
+	err = mapex_interpose_init();
 	if (err)
 		goto out_kobj;
 	err = mapex_sysfs_init();

@@ -6,8 +6,7 @@
 #define MAPEX_H
 
 #include <linux/kobject.h>
-
-#define MAPEX_VERSION "0.3.0"
+#include <mapex/version.h>
 
 extern struct kobject *mapex_kobj;
 

@@ -2,15 +2,17 @@
 /*
  * module/profile.c - which filesystems mapex guards and how: the profile
  * table (entry points per filesystem, with one wrapper stub each), the
- * core-kernel hooks, finding an inode's profile, filesystems=, installing
- * the hooks, and the module notifier that hooks a filesystem when its
- * module loads and unhooks it when it goes.
+ * core-kernel hooks, finding an inode's profile, the filesystems= and
+ * disabled= parameters, installing the hooks, the module notifier that
+ * hooks a filesystem when its module loads and unhooks it when it goes,
+ * and the status of each filesystem's hooks (sysfs "hooks", "guarded").
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -192,6 +194,96 @@ void mapex_profile_read_stats(struct mapex_profile *p,
 	}
 }
 
+/* ---- status (sysfs "hooks", "guarded", "enabled") ----------------------- */
+
+/* One line of "hooks": symbol, role, state (docs/ABI/testing/sysfs-kernel-mapex). */
+static int mapex_show_hook(char *buf, int len, const struct mapex_hook *h,
+			   const char *role, const char *idle)
+{
+	char state[32];
+
+	if (h->installed)
+		strscpy(state, "installed", sizeof(state));
+	else if (h->error == -EPERM)
+		strscpy(state, h->seal_for_test ? "left-out:test-sealed" :
+			"left-out:ibt", sizeof(state));
+	else if (h->error)
+		snprintf(state, sizeof(state), "failed:%d", h->error);
+	else
+		strscpy(state, idle, sizeof(state));
+	return sysfs_emit_at(buf, len, "%-28s %-10s %s\n", h->symbol, role,
+			     state);
+}
+
+int mapex_profile_show_hooks(struct mapex_profile *p, char *buf)
+{
+	bool trunc_core = mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE].installed;
+	const char *idle = p->hook_error ? "removed" : "not-loaded";
+	unsigned int i;
+	int len = 0;
+
+	mutex_lock(&mapex_profiles_mutex);
+	for (i = 0; i < MAPEX_NR_ENTRIES; i++)
+		if (p->hooks[i].symbol)
+			len += mapex_show_hook(buf, len, &p->hooks[i], "entry",
+					       idle);
+	for (i = 0; i < MAPEX_NR_CORE_HOOKS; i++) {
+		const struct mapex_hook *h = &mapex_core_hooks[i];
+
+		if (i == MAPEX_CORE_FILEMAP_FAULT && !p->shares_fault)
+			continue;
+		len += mapex_show_hook(buf, len, h,
+				       h->wrapper ? "entry" : "checkpoint",
+				       "not-installed");
+	}
+	for (i = 0; i < MAPEX_NR_TRUNC_HOOKS; i++)
+		len += mapex_show_hook(buf, len, &mapex_truncate_hooks[i],
+				       "fallback", trunc_core ? "unused" :
+				       "not-installed");
+	mutex_unlock(&mapex_profiles_mutex);
+	return len;
+}
+
+/*
+ * One line: "yes", "partial: <what is not guarded>" or "no: <why>".
+ * Only the entry points decide it; a checkpoint that stays out counts less
+ * but guards as much.
+ */
+int mapex_profile_show_guarded(struct mapex_profile *p, char *buf)
+{
+	const char *why = NULL;
+	int ret;
+
+	mutex_lock(&mapex_profiles_mutex);
+	if (p->hook_error)
+		why = "no: hooking failed (see hooks), reload the filesystem module or mapex";
+	else if (!READ_ONCE(p->enabled))
+		why = "no: disabled (enabled is 0)";
+	else if (!p->hooked)
+		why = "no: filesystem not loaded yet (hooked when its module loads)";
+	else if (!mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE].installed)
+		why = "partial: do_truncate left out: truncate(2) and ftruncate(2) guarded, O_TRUNC opens and io_uring ftruncate only counted";
+	ret = sysfs_emit(buf, "%s\n", why ? why : "yes");
+	mutex_unlock(&mapex_profiles_mutex);
+	return ret;
+}
+
+int mapex_profile_enable(struct mapex_profile *p, bool on)
+{
+	int err = 0;
+
+	mutex_lock(&mapex_profiles_mutex);
+	if (on && p->hook_error) {
+		pr_warn("%s: not enabled: hooking it failed (%d), see /sys/kernel/mapex/fs/%s/hooks\n",
+			p->fstype, p->hook_error, p->fstype);
+		err = -ENODEV;
+	} else {
+		WRITE_ONCE(p->enabled, on);
+	}
+	mutex_unlock(&mapex_profiles_mutex);
+	return err;
+}
+
 /* ---- installation ------------------------------------------------------ */
 
 /*
@@ -225,9 +317,11 @@ static int mapex_profile_hook(struct mapex_profile *p, struct module *owner)
 			while (i-- > 0)
 				if (p->hooks[i].symbol)
 					mapex_hooks_remove(&p->hooks[i], 1);
+			p->hook_error = err;
 			return err;
 		}
 	}
+	p->hook_error = 0;
 	WRITE_ONCE(p->owner, owner);
 	WRITE_ONCE(p->builtin_type, owner ? NULL : type);
 	WRITE_ONCE(p->hooked, true);
@@ -276,18 +370,20 @@ static struct notifier_block mapex_module_nb = {
 	.notifier_call = mapex_module_notify,
 };
 
-/* Parse filesystems= ("ext4,xfs"); an unknown name fails the load. */
-static int mapex_select(const char *list)
+/*
+ * Parse a list of filesystem names ("ext4,xfs") given to @param into a
+ * mask of profile indices; an unknown name fails the load.
+ */
+static int mapex_fs_mask(const char *param, const char *list,
+			 unsigned long *mask)
 {
 	char *copy, *cur, *name;
 	unsigned int i;
 	int err = 0;
 
-	if (!list || !*list) {
-		for (i = 0; i < mapex_nr_profiles; i++)
-			mapex_profiles[i].selected = true;
+	*mask = 0;
+	if (!list || !*list)
 		return 0;
-	}
 	copy = kstrdup(list, GFP_KERNEL);
 	if (!copy)
 		return -ENOMEM;
@@ -298,26 +394,95 @@ static int mapex_select(const char *list)
 			if (!strcmp(name, mapex_profiles[i].fstype))
 				break;
 		if (i == mapex_nr_profiles) {
-			pr_err("filesystems=: unknown filesystem '%s' (supported: ext4, xfs, btrfs)\n",
-			       name);
+			pr_err("%s=: unknown filesystem '%s' (supported: ext4, xfs, btrfs)\n",
+			       param, name);
 			err = -EINVAL;
 			break;
 		}
-		mapex_profiles[i].selected = true;
+		*mask |= BIT(i);
 	}
 	kfree(copy);
-	if (err)
-		for (i = 0; i < mapex_nr_profiles; i++)
-			mapex_profiles[i].selected = false;
 	return err;
 }
 
-int mapex_interpose_init(const char *filesystems)
+/* Reading filesystems= or disabled= back gives the list in effect. */
+static int mapex_fs_list_get(char *buf, bool disabled)
+{
+	unsigned int i;
+	int len = 0;
+
+	for (i = 0; i < mapex_nr_profiles; i++) {
+		struct mapex_profile *p = &mapex_profiles[i];
+
+		if (disabled ? p->disabled_at_load : p->selected)
+			len += scnprintf(buf + len, PAGE_SIZE - len, "%s%s",
+					 len ? "," : "", p->fstype);
+	}
+	return len + scnprintf(buf + len, PAGE_SIZE - len, "\n");
+}
+
+static int mapex_filesystems_get(char *buf, const struct kernel_param *kp)
+{
+	return mapex_fs_list_get(buf, false);
+}
+
+static int mapex_disabled_get(char *buf, const struct kernel_param *kp)
+{
+	return mapex_fs_list_get(buf, true);
+}
+
+static const struct kernel_param_ops mapex_filesystems_ops = {
+	.set = param_set_charp, .get = mapex_filesystems_get,
+	.free = param_free_charp,
+};
+static const struct kernel_param_ops mapex_disabled_ops = {
+	.set = param_set_charp, .get = mapex_disabled_get,
+	.free = param_free_charp,
+};
+
+static char *filesystems;
+module_param_cb(filesystems, &mapex_filesystems_ops, &filesystems, 0444);
+MODULE_PARM_DESC(filesystems,
+		 "comma-separated filesystems to guard (default: ext4,xfs,btrfs)");
+
+/*
+ * The initial state of each filesystem's "enabled" toggle, so that it
+ * persists across loads through /etc/modprobe.d (docs/install.md): set at
+ * load, before any file is guarded, with no window a udev rule or unit
+ * applying it later would leave, and with no new daemon.
+ */
+static char *disabled;
+module_param_cb(disabled, &mapex_disabled_ops, &disabled, 0444);
+MODULE_PARM_DESC(disabled,
+		 "comma-separated filesystems hooked but not enabled at load (default: none)");
+
+/* Apply filesystems= and disabled=; changes nothing if either is refused. */
+static int mapex_select(void)
+{
+	unsigned long selected, off;
+	unsigned int i;
+	int err;
+
+	err = mapex_fs_mask("filesystems", filesystems, &selected);
+	if (!err)
+		err = mapex_fs_mask("disabled", disabled, &off);
+	if (err)
+		return err;
+	if (!selected)
+		selected = BIT(mapex_nr_profiles) - 1;
+	for (i = 0; i < mapex_nr_profiles; i++) {
+		mapex_profiles[i].selected = selected & BIT(i);
+		mapex_profiles[i].disabled_at_load = off & BIT(i);
+	}
+	return 0;
+}
+
+int mapex_interpose_init(void)
 {
 	unsigned int i;
 	int err;
 
-	err = mapex_select(filesystems);
+	err = mapex_select();
 	if (err)
 		return err;
 	err = mapex_requests_init();
@@ -330,7 +495,7 @@ int mapex_interpose_init(const char *filesystems)
 		p->stats = alloc_percpu(struct mapex_fs_stats);
 		if (!p->stats)
 			goto out_stats;
-		p->enabled = p->selected;
+		p->enabled = p->selected && !p->disabled_at_load;
 	}
 
 	mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE].seal_for_test =

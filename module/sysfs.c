@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * module/sysfs.c - /sys/kernel/mapex/matrix and, per selected filesystem,
- * /sys/kernel/mapex/fs/<fstype>/{enabled,stats}
+ * /sys/kernel/mapex/fs/<fstype>/{enabled,stats,hooks,guarded}
  * (docs/ABI/testing/sysfs-kernel-mapex).  A refused write changes nothing.
  */
 #include <linux/kobject.h>
@@ -35,22 +35,44 @@ static ssize_t enabled_show(struct kobject *kobj, struct kobj_attribute *attr,
 {
 	struct mapex_profile *p = mapex_kobj_profile(kobj);
 
-	return sysfs_emit(buf, "%d\n", p && READ_ONCE(p->enabled));
+	/* "enabled" means guarding, or guarding as soon as the fs loads */
+	return sysfs_emit(buf, "%d\n", p && READ_ONCE(p->enabled) &&
+			  !READ_ONCE(p->hook_error));
 }
 
-/* Only "0" or "1" (a trailing newline allowed); anything else: -EINVAL. */
+/*
+ * Only "0" or "1" (a trailing newline allowed); anything else: -EINVAL.
+ * "1" for a filesystem whose hooks failed: -ENODEV, the reason logged.
+ */
 static ssize_t enabled_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
 	struct mapex_profile *p = mapex_kobj_profile(kobj);
 	unsigned int val;
+	int err;
 
 	if (!p)
 		return -ENODEV;
 	if (kstrtouint(buf, 10, &val) || val > 1)
 		return -EINVAL;
-	WRITE_ONCE(p->enabled, val);
-	return count;
+	err = mapex_profile_enable(p, val);
+	return err ? err : count;
+}
+
+static ssize_t hooks_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	struct mapex_profile *p = mapex_kobj_profile(kobj);
+
+	return p ? mapex_profile_show_hooks(p, buf) : -ENODEV;
+}
+
+static ssize_t guarded_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	struct mapex_profile *p = mapex_kobj_profile(kobj);
+
+	return p ? mapex_profile_show_guarded(p, buf) : -ENODEV;
 }
 
 static ssize_t stats_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -101,11 +123,15 @@ static ssize_t matrix_show(struct kobject *kobj, struct kobj_attribute *attr,
 
 static struct kobj_attribute enabled_attr = __ATTR_RW_MODE(enabled, 0644);
 static struct kobj_attribute stats_attr = __ATTR_RO(stats);
+static struct kobj_attribute hooks_attr = __ATTR_RO(hooks);
+static struct kobj_attribute guarded_attr = __ATTR_RO(guarded);
 static struct kobj_attribute matrix_attr = __ATTR_RO(matrix);
 
 static struct attribute *mapex_fs_attrs[] = {
 	&enabled_attr.attr,
 	&stats_attr.attr,
+	&hooks_attr.attr,
+	&guarded_attr.attr,
 	NULL,
 };
 

@@ -5,7 +5,8 @@
 # an unguarded one (xfs swapext, which no entry point hook covers); ftrace_enabled=0 is
 # refused while the hooks are PERMANENT; another IPMODIFY user on a hooked
 # function (tests/modules/ipmodify_squatter, standing in for livepatch)
-# makes the load fail cleanly.
+# makes the load fail cleanly; the status files (hooks, guarded, enabled,
+# disabled=) say what is installed, partial, off or failed.
 set -uo pipefail
 ok() { echo "PASS: hooks/$1"; }
 bad() { echo "FAIL: hooks/$1 ${2:-}"; }
@@ -129,3 +130,90 @@ else
 	fi
 	insmod "$MAPEX_KO" && rmmod mapex && ok ipmodify-reload || bad ipmodify-reload
 fi
+
+# 6. Status: "hooks" says what is installed, as ftrace's enabled_functions
+#    does; "guarded" and "enabled" tell the truth when guarding is partial
+#    (do_truncate left out), off (disabled=) or failed (a filesystem loaded
+#    after mapex whose hook another IPMODIFY user holds).
+ef=/sys/kernel/tracing/enabled_functions
+hooks_match() {	# NAME FS: every installed hook is traced, nothing else is
+	local sym state wrong=""
+	while read -r sym _ state; do
+		case $state in failed:*) continue ;; esac	# another user holds it
+		if grep -q "^$sym " "$ef"; then
+			[ "$state" = installed ] || wrong+=" $sym($state, but traced)"
+		else
+			[ "$state" != installed ] || wrong+=" $sym(installed, not traced)"
+		fi
+	done < "/sys/kernel/mapex/fs/$2/hooks"
+	[ -z "$wrong" ] && ok "$1" || bad "$1" "$wrong"
+}
+if [ "$MAPEX_FS" = none ]; then
+	echo "SKIP: hooks/status needs a guarded filesystem"
+else
+	insmod "$MAPEX_KO" test_seal_do_truncate=1 || bad status-load
+	g=$(cat "/sys/kernel/mapex/fs/$MAPEX_FS/guarded")
+	echo "# guarded ($MAPEX_FS, do_truncate sealed): $g"
+	case $g in partial:*do_truncate*) ok status-partial-when-sealed ;;
+		*) bad status-partial-when-sealed "$g" ;; esac
+	grep -q "^do_truncate .* left-out:test-sealed$" "/sys/kernel/mapex/fs/$MAPEX_FS/hooks" &&
+		ok status-hooks-left-out || bad status-hooks-left-out "$(grep do_truncate "/sys/kernel/mapex/fs/$MAPEX_FS/hooks")"
+	hooks_match status-hooks-match-ftrace-sealed "$MAPEX_FS"
+	rmmod mapex
+	insmod "$MAPEX_KO" disabled="$MAPEX_FS" || bad status-load-disabled
+	sed 's/^/# /' "/sys/kernel/mapex/fs/$MAPEX_FS/hooks"
+	hooks_match status-hooks-match-ftrace "$MAPEX_FS"
+	[ "$(cat "/sys/kernel/mapex/fs/$MAPEX_FS/enabled")" = 0 ] &&
+	[ "$(cat /sys/module/mapex/parameters/disabled)" = "$MAPEX_FS" ] &&
+	[ "$(cat /sys/module/mapex/parameters/filesystems)" = "ext4,xfs,btrfs" ] &&
+	grep -q "^no: disabled" "/sys/kernel/mapex/fs/$MAPEX_FS/guarded" &&
+		ok status-disabled-at-load ||
+		bad status-disabled-at-load "enabled=$(cat "/sys/kernel/mapex/fs/$MAPEX_FS/enabled") disabled=$(cat /sys/module/mapex/parameters/disabled) filesystems=$(cat /sys/module/mapex/parameters/filesystems)"
+	echo 1 > "/sys/kernel/mapex/fs/$MAPEX_FS/enabled" &&
+	[ "$(cat "/sys/kernel/mapex/fs/$MAPEX_FS/guarded")" = yes ] &&
+		ok status-guarded-when-enabled ||
+		bad status-guarded-when-enabled "$(cat "/sys/kernel/mapex/fs/$MAPEX_FS/guarded")"
+	rmmod mapex
+	dmesg -C
+	if insmod "$MAPEX_KO" disabled=ext4,nosuchfs 2>/dev/null; then
+		rmmod mapex; bad status-disabled-unknown "accepted disabled=nosuchfs"
+	else
+		dmesg | grep -q "mapex: disabled=: unknown filesystem 'nosuchfs'" &&
+		[ ! -e /sys/kernel/mapex ] && ok status-disabled-unknown ||
+			bad status-disabled-unknown "$(dmesg | grep mapex | tail -n 1)"
+	fi
+fi
+case $late in
+xfs|btrfs)
+	victim=${late}_file_read_iter
+	if ! insmod "$squatter" symbol="$victim" on_load="$late"; then
+		bad status-failed-hook "cannot load the squatter"
+	else
+		insmod "$MAPEX_KO"
+		modprobe "$late"
+		hk=/sys/kernel/mapex/fs/$late
+		sed 's/^/# /' "$hk/hooks"
+		echo "# guarded ($late, $victim taken): $(cat "$hk/guarded")"
+		grep -q "^$victim .* failed:-16$" "$hk/hooks" &&
+		[ "$(cat "$hk/enabled")" = 0 ] && grep -q "^no: hooking failed" "$hk/guarded" &&
+			ok status-failed-hook ||
+			bad status-failed-hook "enabled=$(cat "$hk/enabled") $(grep "^$victim " "$hk/hooks")"
+		dmesg -C
+		if echo 1 2>/dev/null > "$hk/enabled"; then
+			bad status-enable-refused "enabled=1 accepted with $victim not hooked"
+		else
+			dmesg | grep -q "mapex: $late: not enabled: hooking it failed (-16)" &&
+			[ "$(cat "$hk/enabled")" = 0 ] && ok status-enable-refused ||
+				bad status-enable-refused "$(dmesg | grep mapex | tail -n 1)"
+		fi
+		hooks_match status-hooks-match-ftrace-failed "$late"
+		modprobe -r "$late"; rmmod ipmodify_squatter
+		modprobe "$late"
+		[ "$(cat "$hk/guarded")" = yes ] && [ "$(cat "$hk/enabled")" = 1 ] &&
+			ok status-recovers-on-reload ||
+			bad status-recovers-on-reload "$(cat "$hk/guarded")"
+		rmmod mapex
+	fi
+	;;
+*) echo "SKIP: hooks/status-failed-hook no filesystem module loaded late" ;;
+esac
