@@ -33,6 +33,7 @@
 
 #include <mapex/stat.h>
 #include "mapexstat.skel.h"
+#include "status.h"
 
 #define EXIT_RUNTIME	1
 #define EXIT_USAGE	2
@@ -65,7 +66,7 @@ static struct options {
 	unsigned int dev;		/* kernel dev_t, 0: any */
 	unsigned long long ino;		/* 0: any */
 	unsigned int mode, holder;	/* ANY or enum mapex_mode */
-	bool hist, json, pin, unpin, verbose;
+	bool hist, json, pin, unpin, verbose, status;
 	enum sort_key sort;
 	unsigned long entries;		/* rows printed, 0: all */
 	unsigned long map_entries;
@@ -124,6 +125,9 @@ static void usage(FILE *f)
 "      --pin             load, attach and pin under " MAPEX_PIN_DIR ", then exit:\n"
 "                        collection goes on until --unpin\n"
 "      --unpin           detach and remove the pinned collection\n"
+"      --status          what mapex guards: per filesystem guarded or not, each\n"
+"                        hook's state, counters, unguarded warnings, versions\n"
+"                        (with -i: every SEC seconds, what moved; no root)\n"
 "  -v, --verbose         show libbpf messages\n"
 "  -h, --help            show this help\n"
 "\n"
@@ -257,7 +261,7 @@ static void parse_inode(const char *arg)
 
 static void parse_args(int argc, char **argv)
 {
-	enum { OPT_INODE = 256, OPT_MODE, OPT_JSON, OPT_PIN, OPT_UNPIN };
+	enum { OPT_INODE = 256, OPT_MODE, OPT_JSON, OPT_PIN, OPT_UNPIN, OPT_STATUS };
 	static const struct option longopts[] = {
 		{ "interval",	 required_argument, NULL, 'i' },
 		{ "duration",	 required_argument, NULL, 'd' },
@@ -271,6 +275,7 @@ static void parse_args(int argc, char **argv)
 		{ "map-entries", required_argument, NULL, 'M' },
 		{ "pin",	 no_argument,	    NULL, OPT_PIN },
 		{ "unpin",	 no_argument,	    NULL, OPT_UNPIN },
+		{ "status",	 no_argument,	    NULL, OPT_STATUS },
 		{ "verbose",	 no_argument,	    NULL, 'v' },
 		{ "help",	 no_argument,	    NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -340,6 +345,9 @@ static void parse_args(int argc, char **argv)
 		case OPT_UNPIN:
 			opt.unpin = true;
 			break;
+		case OPT_STATUS:
+			opt.status = true;
+			break;
 		case 'v':
 			opt.verbose = true;
 			break;
@@ -361,6 +369,9 @@ static void parse_args(int argc, char **argv)
 	if (optind < argc)
 		die(EXIT_USAGE, "unexpected argument '%s' (see --help)",
 		    argv[optind]);
+	if (opt.status && (opt.pin || opt.unpin || filters || map_size ||
+			   opt.hist || opt.entries || opt.sort != SORT_TOTAL))
+		die(EXIT_USAGE, "--status takes only -i, -d and --json");
 	if (opt.pin && opt.unpin)
 		die(EXIT_USAGE, "--pin and --unpin exclude each other");
 	if (opt.unpin && (filters || output || map_size))
@@ -1102,6 +1113,12 @@ int main(int argc, char **argv)
 	double start, last, end;
 
 	parse_args(argc, argv);
+	if (opt.status) {
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		return mapexstat_status(opt.json, opt.interval, opt.duration,
+					&stop);
+	}
 	if (geteuid() != 0)
 		die(EXIT_USAGE, "must be run as root (BPF and tracefs need it)");
 	libbpf_set_print(libbpf_print);
