@@ -23,7 +23,7 @@ while IFS= read -r line; do
 	case $line in ''|make\ *) continue ;; esac
 	n=$((n + 1))
 	cmd=${line%%  #*}	# the comment after two blanks
-	if out=$(bash -c "$cmd" 2>&1 < /dev/null | tr -d '\\0'); then
+	if out=$(bash -c "$cmd" 2>&1 < /dev/null | tr -d '\0'); then
 		:
 	else
 		echo "FAIL: readme/using-it line $n: $cmd: $(printf '%s' "$out" | tail -n 2 | tr '\n' ' ')"
