@@ -31,7 +31,16 @@ enum mapex_entry {
 	MAPEX_ENTRY_PAGE_MKWRITE,
 	MAPEX_ENTRY_FALLOCATE,
 	MAPEX_ENTRY_REMAP,		/* ->remap_file_range, where it exists */
+	MAPEX_ENTRY_IOCTL,		/* ->unlocked_ioctl */
 	MAPEX_NR_ENTRIES,
+};
+
+/* One file an ioctl changes under the page cache, and the range it takes. */
+struct mapex_ioctl_range {
+	bool		own;		/* the ioctl's own file, not fd */
+	int		fd;
+	unsigned int	mode;
+	u64		start, end;
 };
 
 /* Per-filesystem counters (docs/ABI/testing/sysfs-kernel-mapex). */
@@ -54,6 +63,12 @@ struct mapex_profile {
 	const char		*module;	/* module that provides it */
 	struct mapex_hook	hooks[MAPEX_NR_ENTRIES];
 	bool			shares_fault;	/* ->fault is filemap_fault */
+	/*
+	 * The ioctls of this filesystem that need ranges: fills @r (at most
+	 * two) and returns how many, 0 for any other ioctl, or -errno.
+	 */
+	int (*ioctl_ranges)(struct file *file, unsigned int cmd,
+			    unsigned long arg, struct mapex_ioctl_range *r);
 	bool			selected;	/* named in filesystems= */
 	bool			enabled;	/* sysfs toggle */
 	bool			hooked;		/* hooks installed */
@@ -177,6 +192,14 @@ long mapex_sys_ftruncate_wrap(const struct pt_regs *regs);
 loff_t mapex_remap(struct mapex_profile *p, struct mapex_hook *hook,
 		   struct file *file_in, loff_t pos_in, struct file *file_out,
 		   loff_t pos_out, loff_t len, unsigned int remap_flags);
+long mapex_ioctl(struct mapex_profile *p, struct mapex_hook *hook,
+		 struct file *file, unsigned int cmd, unsigned long arg);
+int mapex_xfs_ioctl_ranges(struct file *file, unsigned int cmd,
+			   unsigned long arg, struct mapex_ioctl_range *r);
+int mapex_ext4_ioctl_ranges(struct file *file, unsigned int cmd,
+			    unsigned long arg, struct mapex_ioctl_range *r);
+int mapex_btrfs_ioctl_ranges(struct file *file, unsigned int cmd,
+			     unsigned long arg, struct mapex_ioctl_range *r);
 /* module/checkpoint.c */
 void mapex_checkpoint(struct mapex_hook *hook, struct ftrace_regs *fregs);
 

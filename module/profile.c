@@ -56,6 +56,12 @@ static __maybe_unused loff_t fs##_remap_wrap(struct file *in, loff_t pos_in, \
 	struct mapex_profile *p = &mapex_profiles[idx];			\
 	return mapex_remap(p, &p->hooks[MAPEX_ENTRY_REMAP], in, pos_in, out, \
 			   pos_out, len, flags);			\
+}									\
+static long fs##_ioctl_wrap(struct file *file, unsigned int cmd,	\
+			    unsigned long arg)				\
+{									\
+	struct mapex_profile *p = &mapex_profiles[idx];			\
+	return mapex_ioctl(p, &p->hooks[MAPEX_ENTRY_IOCTL], file, cmd, arg); \
 }
 
 enum { MAPEX_FS_EXT4, MAPEX_FS_XFS, MAPEX_FS_BTRFS };
@@ -76,6 +82,7 @@ MAPEX_FS_WRAPPERS(btrfs, MAPEX_FS_BTRFS)
 struct mapex_profile mapex_profiles[] = {
 	[MAPEX_FS_EXT4] = {
 		.fstype = "ext4", .module = "ext4", .shares_fault = true,
+		.ioctl_ranges = mapex_ext4_ioctl_ranges,
 		.hooks = {
 			MAPEX_HOOK("ext4_file_read_iter", ext4_read_iter_wrap),
 			MAPEX_HOOK("ext4_file_write_iter", ext4_write_iter_wrap),
@@ -83,10 +90,12 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK("ext4_page_mkwrite", ext4_page_mkwrite_wrap),
 			MAPEX_HOOK("ext4_fallocate", ext4_fallocate_wrap),
 			MAPEX_HOOK(NULL, NULL),	/* no reflink */
+			MAPEX_HOOK("ext4_ioctl", ext4_ioctl_wrap),
 		},
 	},
 	[MAPEX_FS_XFS] = {
 		.fstype = "xfs", .module = "xfs",
+		.ioctl_ranges = mapex_xfs_ioctl_ranges,
 		.hooks = {
 			MAPEX_HOOK("xfs_file_read_iter", xfs_read_iter_wrap),
 			MAPEX_HOOK("xfs_file_write_iter", xfs_write_iter_wrap),
@@ -94,10 +103,12 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK("xfs_filemap_page_mkwrite", xfs_page_mkwrite_wrap),
 			MAPEX_HOOK("xfs_file_fallocate", xfs_fallocate_wrap),
 			MAPEX_HOOK("xfs_file_remap_range", xfs_remap_wrap),
+			MAPEX_HOOK("xfs_file_ioctl", xfs_ioctl_wrap),
 		},
 	},
 	[MAPEX_FS_BTRFS] = {
 		.fstype = "btrfs", .module = "btrfs", .shares_fault = true,
+		.ioctl_ranges = mapex_btrfs_ioctl_ranges,
 		.hooks = {
 			MAPEX_HOOK("btrfs_file_read_iter", btrfs_read_iter_wrap),
 			MAPEX_HOOK("btrfs_file_write_iter", btrfs_write_iter_wrap),
@@ -105,6 +116,7 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK("btrfs_page_mkwrite", btrfs_page_mkwrite_wrap),
 			MAPEX_HOOK("btrfs_fallocate", btrfs_fallocate_wrap),
 			MAPEX_HOOK("btrfs_remap_file_range", btrfs_remap_wrap),
+			MAPEX_HOOK("btrfs_ioctl", btrfs_ioctl_wrap),
 		},
 	},
 };

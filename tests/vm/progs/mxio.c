@@ -32,6 +32,11 @@
  *                 O_DIRECT-writes a block past EOF (xfs zeroes the old EOF
  *                 block's tail through the page cache), another rewrites a
  *                 block just inside EOF with O_DIRECT, in one large folio
+ *   exchange-range FILE1 FILE2: one XFS_IOC_EXCHANGE_RANGE (xfs, 6.10
+ *                 on) of the first 64 KiB of FILE1 with FILE2's (FILE2
+ *                 stands where SECONDS goes); "not supported" elsewhere
+ *   move-ext FILE DONOR: one EXT4_IOC_MOVE_EXT (what e4defrag does) of
+ *                 the first 16 blocks of DONOR into FILE
  *   mix           NPROC (default 2) processes, random buffered/direct/mmap
  *                 reads and writes, punch, zero, collapse/insert, truncate,
  *                 direct IO into mmaps, fsync
@@ -48,6 +53,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -630,6 +636,64 @@ static int cmd_gap_zero(void)
 	return 0;
 }
 
+/* ---- one xfs exchange-range ----------------------------------------------- */
+
+struct mxio_exchange_range {	/* the ioctl's ABI, as xfs defines it */
+	int32_t file1_fd;
+	uint32_t pad;
+	uint64_t file1_offset, file2_offset, length, flags;
+};
+#define MXIO_IOC_EXCHANGE_RANGE	_IOW('X', 129, struct mxio_exchange_range)
+
+static int cmd_exchange_range(const char *file2)
+{
+	struct mxio_exchange_range xr = { .length = 64 * KB };
+	int fd2 = open(file2, O_RDWR);
+
+	xr.file1_fd = open_file(0);
+	if (fd2 < 0)
+		die("open %s", file2);
+	if (ioctl(fd2, MXIO_IOC_EXCHANGE_RANGE, &xr)) {
+		if (errno == ENOTTY || errno == EOPNOTSUPP) {
+			fprintf(stderr, "mxio %s: not supported: %s\n", cmd,
+				strerror(errno));
+			return 1;
+		}
+		die("XFS_IOC_EXCHANGE_RANGE");
+	}
+	printf("mxio %s: exchanged 64 KiB\n", cmd);
+	return 0;
+}
+
+/* ---- one ext4 move_ext --------------------------------------------------- */
+
+struct mxio_move_extent {	/* the ioctl's ABI, as ext4 defines it */
+	uint32_t reserved, donor_fd;
+	uint64_t orig_start, donor_start, len, moved_len;
+};
+#define MXIO_IOC_MOVE_EXT	_IOWR('f', 15, struct mxio_move_extent)
+
+static int cmd_move_ext(const char *donor)
+{
+	struct mxio_move_extent me = { .len = 16 };
+	int fd = open_file(0), dfd = open(donor, O_RDWR);
+
+	if (dfd < 0)
+		die("open %s", donor);
+	me.donor_fd = dfd;
+	if (ioctl(fd, MXIO_IOC_MOVE_EXT, &me)) {
+		if (errno == ENOTTY || errno == EOPNOTSUPP) {
+			fprintf(stderr, "mxio %s: not supported: %s\n", cmd,
+				strerror(errno));
+			return 1;
+		}
+		die("EXT4_IOC_MOVE_EXT");
+	}
+	printf("mxio %s: moved %llu blocks\n", cmd,
+	       (unsigned long long)me.moved_len);
+	return 0;
+}
+
 static int cmd_kill(void)
 {
 	double killed_at;
@@ -931,6 +995,10 @@ int main(int argc, char **argv)
 		return cmd_starve(argc > 4 ? atoi(argv[4]) : 2);
 	if (!strcmp(cmd, "kill"))
 		return cmd_kill();
+	if (!strcmp(cmd, "move-ext"))
+		return cmd_move_ext(argv[3]);
+	if (!strcmp(cmd, "exchange-range"))
+		return cmd_exchange_range(argv[3]);
 	if (!strcmp(cmd, "gap-zero"))
 		return cmd_gap_zero();
 	if (!strcmp(cmd, "mix"))
