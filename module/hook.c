@@ -41,7 +41,8 @@ static void notrace mapex_ftrace_thunk(unsigned long ip,
 	struct mapex_hook *hook = container_of(ops, struct mapex_hook, ops);
 
 	if (hook->wrapper) {
-		if (!within_module(parent_ip, THIS_MODULE))
+		if (!within_module(parent_ip, THIS_MODULE) &&
+		    (!hook->wants || hook->wants(fregs)))
 			mapex_set_ip(fregs, (unsigned long)hook->wrapper);
 		return;
 	}

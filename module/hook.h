@@ -19,6 +19,12 @@ struct mapex_hook {
 	const char		*symbol;	/* kernel function to hook */
 	void			*wrapper;	/* redirect target, or NULL */
 	mapex_observe_fn	observe;	/* checkpoint callback, or NULL */
+	/*
+	 * Redirect only the calls it accepts (NULL: all), so that a call
+	 * that needs no range never runs inside the wrapper: a long ioctl
+	 * (btrfs balance) would otherwise hold up unload for its whole run.
+	 */
+	bool			(*wants)(struct ftrace_regs *fregs);
 	unsigned int		id;		/* caller's tag (e.g. checkpoint) */
 	bool			optional;	/* may stay out if not installable */
 	bool			seal_for_test;	/* behave as if its ENDBR were sealed */

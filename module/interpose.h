@@ -194,6 +194,7 @@ loff_t mapex_remap(struct mapex_profile *p, struct mapex_hook *hook,
 		   loff_t pos_out, loff_t len, unsigned int remap_flags);
 long mapex_ioctl(struct mapex_profile *p, struct mapex_hook *hook,
 		 struct file *file, unsigned int cmd, unsigned long arg);
+bool mapex_ioctl_wanted(struct ftrace_regs *fregs);
 int mapex_xfs_ioctl_ranges(struct file *file, unsigned int cmd,
 			   unsigned long arg, struct mapex_ioctl_range *r);
 int mapex_ext4_ioctl_ranges(struct file *file, unsigned int cmd,

@@ -328,6 +328,20 @@ out:
  */
 
 /*
+ * The ftrace filter of the ->unlocked_ioctl hooks (struct mapex_hook's
+ * wants): only the commands decoded below enter the wrapper.
+ */
+bool mapex_ioctl_wanted(struct ftrace_regs *fregs)
+{
+	unsigned int cmd = mapex_hook_arg(fregs, 1);
+	unsigned int type = _IOC_TYPE(cmd), nr = _IOC_NR(cmd);
+
+	return (type == 'X' && (nr == 109 || nr == 129)) ||
+	       (type == 'f' && nr == 15) ||
+	       (type == 0x94 && (nr == 2 || nr == 16));
+}
+
+/*
  * xfs XFS_IOC_SWAPEXT ('X', 109: sx_version, sx_fdtarget, sx_fdtmp first)
  * swaps all extents of two whole files; XFS_IOC_EXCHANGE_RANGE ('X', 129,
  * 6.10 on: file1_fd first, the ioctl's own file is file2) exchanges

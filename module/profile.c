@@ -90,7 +90,8 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK("ext4_page_mkwrite", ext4_page_mkwrite_wrap),
 			MAPEX_HOOK("ext4_fallocate", ext4_fallocate_wrap),
 			MAPEX_HOOK(NULL, NULL),	/* no reflink */
-			MAPEX_HOOK("ext4_ioctl", ext4_ioctl_wrap),
+			{ .symbol = "ext4_ioctl", .wrapper = ext4_ioctl_wrap,
+			  .wants = mapex_ioctl_wanted },
 		},
 	},
 	[MAPEX_FS_XFS] = {
@@ -103,7 +104,8 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK("xfs_filemap_page_mkwrite", xfs_page_mkwrite_wrap),
 			MAPEX_HOOK("xfs_file_fallocate", xfs_fallocate_wrap),
 			MAPEX_HOOK("xfs_file_remap_range", xfs_remap_wrap),
-			MAPEX_HOOK("xfs_file_ioctl", xfs_ioctl_wrap),
+			{ .symbol = "xfs_file_ioctl", .wrapper = xfs_ioctl_wrap,
+			  .wants = mapex_ioctl_wanted },
 		},
 	},
 	[MAPEX_FS_BTRFS] = {
@@ -116,7 +118,8 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK("btrfs_page_mkwrite", btrfs_page_mkwrite_wrap),
 			MAPEX_HOOK("btrfs_fallocate", btrfs_fallocate_wrap),
 			MAPEX_HOOK("btrfs_remap_file_range", btrfs_remap_wrap),
-			MAPEX_HOOK("btrfs_ioctl", btrfs_ioctl_wrap),
+			{ .symbol = "btrfs_ioctl", .wrapper = btrfs_ioctl_wrap,
+			  .wants = mapex_ioctl_wanted },
 		},
 	},
 };
