@@ -13,7 +13,6 @@
 #include "mapex.h"
 #include "rangelock.h"
 
-static const char *const mapex_mode_names[] = MAPEX_MODE_NAMES;
 static const char *const mapex_counter_names[MAPEX_NR_COUNTERS] = {
 	"acquired", "contended", "refused", "retry", "redo", "unguarded",
 };
@@ -91,7 +90,8 @@ static ssize_t stats_show(struct kobject *kobj, struct kobj_attribute *attr,
 		len += sysfs_emit_at(buf, len, " %14s", mapex_counter_names[c]);
 	len += sysfs_emit_at(buf, len, "\n");
 	for (m = 0; m < MAPEX_NR_MODES; m++) {
-		len += sysfs_emit_at(buf, len, "%-12s", mapex_mode_names[m]);
+		len += sysfs_emit_at(buf, len, "%-12s",
+				      mapex_default_class.mode_names[m]);
 		for (c = 0; c < MAPEX_NR_COUNTERS; c++)
 			len += sysfs_emit_at(buf, len, " %14llu",
 					     sum.count[c][m]);

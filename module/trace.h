@@ -27,51 +27,30 @@
 #define MAPEX_TRACE_MODE_NONE	255
 #endif
 
-TRACE_DEFINE_ENUM(MAPEX_MODE_FAULT);
-TRACE_DEFINE_ENUM(MAPEX_MODE_BUFFERED);
-TRACE_DEFINE_ENUM(MAPEX_MODE_DIRECT_READ);
-TRACE_DEFINE_ENUM(MAPEX_MODE_DIRECT_WRITE);
-TRACE_DEFINE_ENUM(MAPEX_MODE_INVAL);
-TRACE_DEFINE_ENUM(MAPEX_OP_READ);
-TRACE_DEFINE_ENUM(MAPEX_OP_WRITE);
-TRACE_DEFINE_ENUM(MAPEX_OP_FAULT);
-TRACE_DEFINE_ENUM(MAPEX_OP_MKWRITE);
-TRACE_DEFINE_ENUM(MAPEX_OP_FALLOCATE);
-TRACE_DEFINE_ENUM(MAPEX_OP_TRUNCATE);
-TRACE_DEFINE_ENUM(MAPEX_OP_REMAP);
-TRACE_DEFINE_ENUM(MAPEX_CP_TRUNCATE_PAGECACHE);
-TRACE_DEFINE_ENUM(MAPEX_CP_TRUNCATE_PAGECACHE_RANGE);
-TRACE_DEFINE_ENUM(MAPEX_CP_FILEMAP_FAULT);
-TRACE_DEFINE_ENUM(MAPEX_CP_IOMAP_DIO_RW);
-TRACE_DEFINE_ENUM(MAPEX_CP_DIRTY_FOLIO);
+/*
+ * The tables come from the lists in include/mapex/modes.h; these helpers
+ * expand at each read of this header, so TRACE_DEFINE_ENUM takes the
+ * meaning of the current stage.
+ */
+#define mapex_trace_enum(e, name)	TRACE_DEFINE_ENUM(e);
+#define mapex_trace_sym(e, name)	{ e, #name },
+#define mapex_trace_sym_end(e, name)	{ e, #name }
+
+MAPEX_MODES(mapex_trace_enum, mapex_trace_enum)
+MAPEX_OPS(mapex_trace_enum, mapex_trace_enum)
+MAPEX_CHECKPOINTS(mapex_trace_enum, mapex_trace_enum)
 
 #define mapex_show_mode(m)						\
 	__print_symbolic(m,						\
-		{ MAPEX_MODE_FAULT,	"fault" },			\
-		{ MAPEX_MODE_BUFFERED,	"buffered" },			\
-		{ MAPEX_MODE_DIRECT_READ, "direct_read" },		\
-		{ MAPEX_MODE_DIRECT_WRITE, "direct_write" },		\
-		{ MAPEX_MODE_INVAL,	"inval" },			\
+		MAPEX_MODES(mapex_trace_sym, mapex_trace_sym)		\
 		{ MAPEX_TRACE_MODE_NONE, "none" })
 
 #define mapex_show_op(o)						\
-	__print_symbolic(o,						\
-		{ MAPEX_OP_READ,	"read" },			\
-		{ MAPEX_OP_WRITE,	"write" },			\
-		{ MAPEX_OP_FAULT,	"fault" },			\
-		{ MAPEX_OP_MKWRITE,	"mkwrite" },			\
-		{ MAPEX_OP_FALLOCATE,	"fallocate" },			\
-		{ MAPEX_OP_TRUNCATE,	"truncate" },			\
-		{ MAPEX_OP_REMAP,	"remap" })
+	__print_symbolic(o, MAPEX_OPS(mapex_trace_sym, mapex_trace_sym_end))
 
 #define mapex_show_checkpoint(c)					\
 	__print_symbolic(c,						\
-		{ MAPEX_CP_TRUNCATE_PAGECACHE,	"truncate_pagecache" },	\
-		{ MAPEX_CP_TRUNCATE_PAGECACHE_RANGE,			\
-					"truncate_pagecache_range" },	\
-		{ MAPEX_CP_FILEMAP_FAULT,	"filemap_fault" },	\
-		{ MAPEX_CP_IOMAP_DIO_RW,	"__iomap_dio_rw" },	\
-		{ MAPEX_CP_DIRTY_FOLIO,	"__folio_mark_dirty" })
+		MAPEX_CHECKPOINTS(mapex_trace_sym, mapex_trace_sym_end))
 
 /* Fields and format shared by the events that carry (dev, ino, range, mode). */
 DECLARE_EVENT_CLASS(mapex_range_class,

@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * include/mapex/modes.h - names shared by the module, the BPF programs and
- * the userspace tools: lock modes and the operations that take them.
+ * include/mapex/modes.h - the one list of lock modes, operations and
+ * checkpoints shared by the module, the BPF programs and the userspace
+ * tools. Each list is an x-macro in the style of the kernel's EM()/EMe():
+ * MAPEX_MODES(EM, EMe) calls EM(ENUMERATOR, name) for every entry but the
+ * last and EMe(ENUMERATOR, name) for the last one. From these come the
+ * enums (whose BTF names bpftool prints), the name arrays (sysfs,
+ * mapexstat) and the tracepoints' __print_symbolic tables (module/trace.h).
+ * The order is an ABI: values are positions in the list.
  *
  * This header is included from kernel code, BPF code and plain C, so it
  * uses no kernel or libc types.
@@ -9,51 +15,62 @@
 #ifndef MAPEX_MODES_H
 #define MAPEX_MODES_H
 
-/* Lock modes of the default mapex class (see docs/rangelock.md). */
-enum mapex_mode {
-	MAPEX_MODE_FAULT	= 0,	/* page faults: ->fault, ->page_mkwrite */
-	MAPEX_MODE_BUFFERED	= 1,	/* buffered ->read_iter / ->write_iter */
-	MAPEX_MODE_DIRECT_READ	= 2,	/* IOCB_DIRECT ->read_iter */
-	MAPEX_MODE_DIRECT_WRITE	= 3,	/* IOCB_DIRECT ->write_iter */
-	MAPEX_MODE_INVAL	= 4,	/* truncate, punch, zero, collapse, insert */
-	MAPEX_NR_MODES		= 5,
+/*
+ * Lock modes of the default mapex class (see docs/rangelock.md):
+ * fault: page faults (->fault, ->page_mkwrite); buffered: buffered
+ * ->read_iter / ->write_iter; direct_read / direct_write: IOCB_DIRECT
+ * ->read_iter / ->write_iter; inval: truncate, punch, zero, collapse,
+ * insert.
+ */
+#define MAPEX_MODES(EM, EMe)					\
+	EM(MAPEX_MODE_FAULT,		fault)			\
+	EM(MAPEX_MODE_BUFFERED,		buffered)		\
+	EM(MAPEX_MODE_DIRECT_READ,	direct_read)		\
+	EM(MAPEX_MODE_DIRECT_WRITE,	direct_write)		\
+	EMe(MAPEX_MODE_INVAL,		inval)
+
+/*
+ * Entry points that take the lock, reported as "op" in trace events:
+ * ->read_iter, ->write_iter, ->fault, ->page_mkwrite, ->fallocate,
+ * do_truncate, ->remap_file_range (reflink, dedupe).
+ */
+#define MAPEX_OPS(EM, EMe)					\
+	EM(MAPEX_OP_READ,		read)			\
+	EM(MAPEX_OP_WRITE,		write)			\
+	EM(MAPEX_OP_FAULT,		fault)			\
+	EM(MAPEX_OP_MKWRITE,		mkwrite)		\
+	EM(MAPEX_OP_FALLOCATE,		fallocate)		\
+	EM(MAPEX_OP_TRUNCATE,		truncate)		\
+	EMe(MAPEX_OP_REMAP,		remap)
+
+/*
+ * Checkpoints that count operations arriving without the expected lock;
+ * the last is the collision detector (another task's range over the folio).
+ */
+#define MAPEX_CHECKPOINTS(EM, EMe)				\
+	EM(MAPEX_CP_TRUNCATE_PAGECACHE,	truncate_pagecache)	\
+	EM(MAPEX_CP_TRUNCATE_PAGECACHE_RANGE, truncate_pagecache_range) \
+	EM(MAPEX_CP_FILEMAP_FAULT,	filemap_fault)		\
+	EM(MAPEX_CP_IOMAP_DIO_RW,	__iomap_dio_rw)		\
+	EMe(MAPEX_CP_DIRTY_FOLIO,	__folio_mark_dirty)
+
+/* Expanders: an enumerator, or a name string, per entry. */
+#define MAPEX_X_ENUM(e, name)	e,
+#define MAPEX_X_NAME(e, name)	#name,
+
+enum mapex_mode { MAPEX_MODES(MAPEX_X_ENUM, MAPEX_X_ENUM) MAPEX_NR_MODES };
+enum mapex_op { MAPEX_OPS(MAPEX_X_ENUM, MAPEX_X_ENUM) MAPEX_NR_OPS };
+enum mapex_checkpoint {
+	MAPEX_CHECKPOINTS(MAPEX_X_ENUM, MAPEX_X_ENUM) MAPEX_NR_CHECKPOINTS
 };
 
-#define MAPEX_MODE_NAMES \
-	{ "fault", "buffered", "direct_read", "direct_write", "inval" }
+/* Initializers of name arrays indexed by the enums above. */
+#define MAPEX_MODE_NAMES	{ MAPEX_MODES(MAPEX_X_NAME, MAPEX_X_NAME) }
+#define MAPEX_OP_NAMES		{ MAPEX_OPS(MAPEX_X_NAME, MAPEX_X_NAME) }
+#define MAPEX_CHECKPOINT_NAMES	\
+	{ MAPEX_CHECKPOINTS(MAPEX_X_NAME, MAPEX_X_NAME) }
 
 /* Marker for "no holder" in trace events (e.g. blocked by a queued waiter). */
 #define MAPEX_MODE_NONE		0xffU
-
-/* Entry points that take the lock; reported as "caller" in trace events. */
-enum mapex_op {
-	MAPEX_OP_READ		= 0,	/* ->read_iter */
-	MAPEX_OP_WRITE		= 1,	/* ->write_iter */
-	MAPEX_OP_FAULT		= 2,	/* ->fault */
-	MAPEX_OP_MKWRITE	= 3,	/* ->page_mkwrite */
-	MAPEX_OP_FALLOCATE	= 4,	/* ->fallocate */
-	MAPEX_OP_TRUNCATE	= 5,	/* do_truncate */
-	MAPEX_OP_REMAP		= 6,	/* ->remap_file_range (reflink, dedupe) */
-	MAPEX_NR_OPS		= 7,
-};
-
-#define MAPEX_OP_NAMES \
-	{ "read", "write", "fault", "mkwrite", "fallocate", "truncate", \
-	  "remap" }
-
-/* Checkpoints that count operations arriving without the expected lock. */
-enum mapex_checkpoint {
-	MAPEX_CP_TRUNCATE_PAGECACHE		= 0,
-	MAPEX_CP_TRUNCATE_PAGECACHE_RANGE	= 1,
-	MAPEX_CP_FILEMAP_FAULT			= 2,
-	MAPEX_CP_IOMAP_DIO_RW			= 3,
-	/* collision detector: another task's range over the folio */
-	MAPEX_CP_DIRTY_FOLIO			= 4,
-	MAPEX_NR_CHECKPOINTS			= 5,
-};
-
-#define MAPEX_CHECKPOINT_NAMES \
-	{ "truncate_pagecache", "truncate_pagecache_range", \
-	  "filemap_fault", "__iomap_dio_rw", "__folio_mark_dirty" }
 
 #endif /* MAPEX_MODES_H */

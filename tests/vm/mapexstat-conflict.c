@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * tests/vm/mapexstat-conflict.c - workload for tests/vm/mapexstat.t: forces
- * a known number of DIRECT_WRITE-behind-BUFFERED range lock waits on one file.
+ * a known number of DIRECT_WRITE-behind-BUFFERED range lock waits on one file,
+ * between two named processes.
  *
- * Each round, a reader thread does a buffered pread of the whole file into
- * a buffer whose first page is a userfaultfd trap: the copy to user space
- * stops there with the BUFFERED range held. Only then does a writer thread
- * start a direct pwrite of the first block; the main thread waits until
- * that thread sleeps on the mapex lock inside pwrite64 (it must: its range
- * is held in a conflicting mode), and only then resolves the fault. No step depends on
- * timing; a writer that finishes without sleeping fails the round.
+ * Each round, the reader thread "mx-reader" (of this process) does a
+ * buffered pread of the whole file into a buffer whose first page is a
+ * userfaultfd trap: the copy to user space stops there with the BUFFERED
+ * range held. Only then does the writer process "mx-writer" (a child) start
+ * a direct pwrite of the first block; the main thread waits until the
+ * writer sleeps on the mapex lock inside pwrite64 (it must: its range is
+ * held in a conflicting mode), and only then resolves the fault. No step
+ * depends on timing; a writer that finishes without sleeping fails the
+ * round. The same reader thread and writer process serve every round.
  *
- * Usage: mapexstat-conflict FILE ROUNDS
- * Prints "rounds N blocked K" and exits 0 when K == N, 1 otherwise.
+ * Usage: mapexstat-conflict FILE ROUNDS [HOLD]
+ * Prints "rounds N blocked K writer W reader_pid P reader_tid T", then
+ * (with HOLD) keeps both processes alive HOLD seconds, so that the holder's
+ * comm can still be read; exits 0 when K == N, 1 otherwise.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,9 +28,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,8 +44,9 @@
 static int buffered_fd, direct_fd;
 static char *rbuf, *wbuf;
 static long page;
-static volatile pid_t writer_tid;
-static volatile int writer_done;
+static pid_t writer_pid, reader_tid;
+/* Commands to, and completions from, the reader thread and writer process. */
+static int reader_go[2], reader_done[2], writer_go[2], writer_done[2];
 
 static void fail(const char *what)
 {
@@ -45,28 +54,52 @@ static void fail(const char *what)
 	exit(2);
 }
 
-static void *reader(void *arg)
+/* One byte from fd; 0 at EOF. */
+static int get_byte(int fd)
 {
-	ssize_t n = pread(buffered_fd, rbuf, FILE_SIZE, 0);
+	char c;
 
-	(void)arg;
-	if (n != FILE_SIZE)
-		fprintf(stderr, "mapexstat-conflict: buffered read returned %zd\n", n);
-	return NULL;
+	return read(fd, &c, 1) == 1;
 }
 
-static void *writer(void *arg)
+static void put_byte(int fd)
+{
+	if (write(fd, "x", 1) != 1)
+		fail("write to a pipe");
+}
+
+static void *reader(void *arg)
 {
 	ssize_t n;
 
 	(void)arg;
-	writer_tid = syscall(SYS_gettid);
-	n = pwrite(direct_fd, wbuf, BLOCK, 0);
-	if (n != BLOCK)
-		fprintf(stderr, "mapexstat-conflict: direct write returned %zd (%s)\n",
-			n, n < 0 ? strerror(errno) : "short");
-	writer_done = 1;
+	prctl(PR_SET_NAME, "mx-reader");
+	reader_tid = syscall(SYS_gettid);
+	while (get_byte(reader_go[0])) {
+		n = pread(buffered_fd, rbuf, FILE_SIZE, 0);
+		if (n != FILE_SIZE)
+			fprintf(stderr, "mapexstat-conflict: buffered read returned %zd\n", n);
+		put_byte(reader_done[1]);
+	}
 	return NULL;
+}
+
+/* The writer process: one direct pwrite per byte on writer_go. */
+static void writer(void)
+{
+	ssize_t n;
+
+	prctl(PR_SET_NAME, "mx-writer");
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	close(writer_go[1]);	/* EOF on writer_go once the parent closes it */
+	while (get_byte(writer_go[0])) {
+		n = pwrite(direct_fd, wbuf, BLOCK, 0);
+		if (n != BLOCK)
+			fprintf(stderr, "mapexstat-conflict: direct write returned %zd (%s)\n",
+				n, n < 0 ? strerror(errno) : "short");
+		put_byte(writer_done[1]);
+	}
+	_exit(0);
 }
 
 static int read_proc(pid_t tid, const char *what, char *buf, size_t size)
@@ -75,7 +108,7 @@ static int read_proc(pid_t tid, const char *what, char *buf, size_t size)
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, what);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", tid, tid, what);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -1;
@@ -114,19 +147,16 @@ static int sleeping_on_mapex(pid_t tid)
 
 static int one_round(int uffd)
 {
-	pthread_t rt, wt;
 	struct uffd_msg msg;
 	struct uffdio_copy copy;
 	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+	struct pollfd wdone = { .fd = writer_done[0], .events = POLLIN };
 	time_t deadline;
 	int blocked = 0;
 
-	writer_tid = 0;
-	writer_done = 0;
 	if (madvise(rbuf, page, MADV_DONTNEED))	/* re-arm the trap */
 		fail("madvise");
-	if (pthread_create(&rt, NULL, reader, NULL))
-		fail("pthread_create");
+	put_byte(reader_go[1]);
 	/* The reader is stopped in copy_to_user with its range held. */
 	if (poll(&pfd, 1, WAIT_SECONDS * 1000) != 1)
 		fail("no userfault from the buffered read");
@@ -134,11 +164,10 @@ static int one_round(int uffd)
 	    msg.event != UFFD_EVENT_PAGEFAULT)
 		fail("reading the userfault");
 
-	if (pthread_create(&wt, NULL, writer, NULL))
-		fail("pthread_create");
+	put_byte(writer_go[1]);
 	deadline = time(NULL) + WAIT_SECONDS;
-	while (!writer_done && time(NULL) < deadline) {
-		if (writer_tid && sleeping_on_mapex(writer_tid)) {
+	while (poll(&wdone, 1, 0) == 0 && time(NULL) < deadline) {
+		if (sleeping_on_mapex(writer_pid)) {
 			blocked = 1;
 			break;
 		}
@@ -152,8 +181,8 @@ static int one_round(int uffd)
 	copy.copy = 0;
 	if (ioctl(uffd, UFFDIO_COPY, &copy))
 		fail("UFFDIO_COPY");
-	pthread_join(rt, NULL);
-	pthread_join(wt, NULL);
+	if (!get_byte(reader_done[0]) || !get_byte(writer_done[0]))
+		fail("the reader or the writer is gone");
 	return blocked;
 }
 
@@ -161,11 +190,13 @@ int main(int argc, char **argv)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg;
-	int rounds, blocked = 0, i, uffd;
+	int rounds, blocked = 0, i, uffd, hold = 0;
+	pthread_t rt;
 	char *fill;
 
-	if (argc != 3 || (rounds = atoi(argv[2])) <= 0) {
-		fprintf(stderr, "usage: mapexstat-conflict FILE ROUNDS\n");
+	if ((argc != 3 && argc != 4) || (rounds = atoi(argv[2])) <= 0 ||
+	    (argc == 4 && (hold = atoi(argv[3])) <= 0)) {
+		fprintf(stderr, "usage: mapexstat-conflict FILE ROUNDS [HOLD]\n");
 		return 2;
 	}
 	page = sysconf(_SC_PAGESIZE);
@@ -203,8 +234,29 @@ int main(int argc, char **argv)
 	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
 		fail("UFFDIO_REGISTER");
 
+	if (pipe(reader_go) || pipe(reader_done) || pipe(writer_go) ||
+	    pipe(writer_done))
+		fail("pipe");
+	writer_pid = fork();
+	if (writer_pid < 0)
+		fail("fork");
+	if (!writer_pid)
+		writer();
+	if (pthread_create(&rt, NULL, reader, NULL))
+		fail("pthread_create");
+	while (!reader_tid)
+		usleep(1000);
+
 	for (i = 0; i < rounds; i++)
 		blocked += one_round(uffd);
-	printf("rounds %d blocked %d\n", rounds, blocked);
+	printf("rounds %d blocked %d writer %d reader_pid %d reader_tid %d\n",
+	       rounds, blocked, writer_pid, getpid(), reader_tid);
+	fflush(stdout);
+	if (hold)
+		sleep(hold);
+	close(writer_go[1]);
+	close(reader_go[1]);
+	waitpid(writer_pid, NULL, 0);
+	pthread_join(rt, NULL);
 	return blocked == rounds ? 0 : 1;
 }

@@ -1,9 +1,11 @@
 #!/bin/bash
 # tests/vm/mapexstat.t - tests of mapexstat and the mapex tracepoints, run
 # inside the VM as root (tests/vm/run-all): error paths and their exit
-# status 2, tracepoints in tracefs and perf, --pin/--unpin, JSON output, and
-# a workload with a known number of forced DIRECT-behind-BUFFERED waits
-# (tests/vm/mapexstat-conflict.c) that mapexstat must count and histogram.
+# status 2, tracepoints in tracefs and perf, --pin/--unpin, JSON and CSV
+# output, and a workload with a known number of forced DIRECT-behind-BUFFERED
+# waits between two named processes (tests/vm/mapexstat-conflict.c) that
+# mapexstat must count, histogram and attribute (waiter and holder pid and
+# comm, waiter stack), and filter by --comm, --cgroup and per thread (-t).
 #
 # Contention reporting does not depend on the filesystem, and each run takes
 # minutes under TCG: make check runs it on ext4 only (MAPEX_FULL=1: on all).
@@ -27,7 +29,9 @@ skip() { echo "SKIP: mapexstat/$1 ${2:-}"; }
 
 cleanup() {
 	[ -e "$PIN" ] && "$M" --unpin >/dev/null 2>&1
-	[ -n "${bg:-}" ] && kill "$bg" 2>/dev/null
+	[ -n "${bg:-}" ] && kill $bg 2>/dev/null
+	[ -n "${cpid:-}" ] && kill "$cpid" 2>/dev/null
+	[ -n "${CG:-}" ] && rmdir "$CG" "$CG2" 2>/dev/null
 	[ "$loaded_here" = 1 ] && rmmod mapex 2>/dev/null
 	rm -rf "$TMP"
 }
@@ -51,7 +55,7 @@ expect_error() {
 json_check() {
 	local name=$1 file=$2 expr=$3 why
 	if why=$(python3 - "$file" "$expr" 2>&1 <<'EOF'
-import json, sys
+import json, re, sys
 d = json.load(open(sys.argv[1]))
 def pair(e, w, h): return e["waiter"] == w and e["holder"] == h
 ok = eval(sys.argv[2])
@@ -95,6 +99,11 @@ expect_error error-bad-pid 'no process' "$M" -p 2147483647
 expect_error error-extra-argument 'unexpected argument' "$M" surplus
 expect_error error-pin-and-unpin 'exclude' "$M" --pin --unpin
 expect_error error-status-with-filter 'takes only' "$M" --status --mode fault
+expect_error error-bad-comm 'bad value' "$M" --comm 0123456789abcdefg
+expect_error error-bad-cgroup 'not a cgroup v2' "$M" --cgroup /proc
+expect_error error-bad-stacks 'bad value' "$M" -s 0
+expect_error error-bad-tid 'no thread' "$M" --tid 2147483647
+expect_error error-csv-and-json 'exclude' "$M" -x , --json
 if [ ! -e /sys/module/mapex ]; then
 	expect_error error-status-not-loaded 'not loaded' "$M" --status
 fi
@@ -194,7 +203,7 @@ fi
 
 # ---- pinned collection ------------------------------------------------------
 "$M" --unpin >/dev/null 2>&1
-if "$M" --pin > "$TMP/out" 2> "$TMP/err" && [ -e "$PIN/mapex_stats" ] &&
+if "$M" --pin -o -s 16 -L > "$TMP/out" 2> "$TMP/err" && [ -e "$PIN/mapex_stats" ] &&
    [ -e "$PIN/mapex_end_link" ]; then
 	pass pin
 else
@@ -209,6 +218,7 @@ else
 	fail pin-twice-refused "exit $rc: $(cat "$TMP/err")"
 fi
 expect_error error-pid-on-pinned 'pinned' "$M" -p 1
+expect_error error-comm-on-pinned 'pinned' "$M" --comm mx-writer
 
 # ---- forced conflicts --------------------------------------------------------
 if [ "${MAPEX_FS:-none}" = none ]; then
@@ -241,21 +251,62 @@ if ! cc -O2 -Wall -pthread -o "$TMP/conflict" tests/vm/mapexstat-conflict.c 2> "
 	exit 1
 fi
 file=/mnt/scratch/mapexstat-conflict.dat
-if "$TMP/conflict" "$file" "$ROUNDS" > "$TMP/out" 2> "$TMP/err"; then
+# The workload stays alive (HOLD) while mapexstat reads the holder's comm.
+"$TMP/conflict" "$file" "$ROUNDS" 300 > "$TMP/out" 2> "$TMP/err" &
+cpid=$!
+for _ in $(seq 1200); do
+	grep -q '^rounds' "$TMP/out" 2>/dev/null && break
+	kill -0 "$cpid" 2>/dev/null || break
+	sleep 0.1
+done
+read -r _ _ _ blocked _ wpid _ rpid _ rtid < "$TMP/out"
+if [ "${blocked:-}" = "$ROUNDS" ]; then
 	pass "conflict-workload $(cat "$TMP/out")"
 else
 	fail conflict-workload "$(cat "$TMP/out" "$TMP/err" | head -c 300)"
 fi
 ino=$(stat -c %i "$file")
 
-"$M" --json --inode "$file" > "$TMP/pinned.json" 2> "$TMP/err"
+"$M" --json --inode "$file" -o -s 16 > "$TMP/pinned.json" 2> "$TMP/err"
+"$M" -T -o -s 16 > "$TMP/table-o" 2>> "$TMP/err"
+"$M" -x , -o -s 16 --inode "$file" > "$TMP/pinned.csv" 2>> "$TMP/err"
+kill "$cpid" 2>/dev/null
+wait "$cpid" 2>/dev/null
 if python3 -m json.tool "$TMP/pinned.json" > /dev/null 2>&1; then
 	pass json-parses
 else
 	fail json-parses "$(head -c 300 "$TMP/err" "$TMP/pinned.json")"
 fi
 json_check pinned-contended "$TMP/pinned.json" \
-	"any(e['ino'] == $ino and pair(e, 'direct_write', 'buffered') and e['contended'] >= $ROUNDS for e in d['entries'])"
+	"sum(e['contended'] for e in d['entries'] if e['ino'] == $ino and pair(e, 'direct_write', 'buffered')) >= $ROUNDS"
+# Who waited on whom: the writer process behind the reader thread, never
+# the other way round.
+json_check attribution "$TMP/pinned.json" \
+	"any(e['ino'] == $ino and pair(e, 'direct_write', 'buffered') and e['comm'] == 'mx-writer' and e['pid'] == ${wpid:-0} and e['holder_comm'] == 'mx-reader' and e['holder_pid'] == ${rpid:-0} and e['holder_tid'] == ${rtid:-0} for e in d['entries'])"
+json_check attribution-direction "$TMP/pinned.json" \
+	"all(e['comm'] == 'mx-writer' and e['holder_comm'] in ('mx-reader', None) for e in d['entries'] if e['ino'] == $ino)"
+# -L: every direct write of the workload was held (and timed) once at least.
+json_check hold-times "$TMP/pinned.json" \
+	"sum(h['count'] for h in d['holds'] if h['ino'] == $ino and h['mode'] == 'direct_write') >= $ROUNDS and any(h['ino'] == $ino and h['mode'] == 'buffered' and h['count'] >= $ROUNDS for h in d['holds']) and all(h['count'] == sum(s['count'] for s in h['slots']) > 0 for h in d['holds']) and d['counters']['hold_drops'] == 0"
+json_check waiter-stack "$TMP/pinned.json" \
+	"any(e['comm'] == 'mx-writer' and e['stack_id'] is not None and any(re.match(r'\w+(_file_write_iter|_write_iter_wrap)\+0x[0-9a-f]+', f) for f in e['stack']) for e in d['entries'])"
+if grep -qE '^# [0-9]{2}:[0-9]{2}:[0-9]{2}$' "$TMP/table-o" &&
+   grep -qE " ${wpid:-x} mx-writer +${rtid:-x} +${rpid:-x} mx-reader " "$TMP/table-o"; then
+	pass table-holders
+else
+	fail table-holders "$(head -c 600 "$TMP/table-o")"
+fi
+if python3 - "$TMP/pinned.csv" "${wpid:-0}" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert rows and all(r["comm"] == "mx-writer" and r["pid"] == sys.argv[2] for r in rows), rows[:3]
+assert any(r["holder_comm"] == "mx-reader" and "write_iter" in r["stack"] for r in rows), rows[:3]
+EOF
+then
+	pass csv-parses
+else
+	fail csv-parses "$(head -c 400 "$TMP/pinned.csv")"
+fi
 json_check pinned-path "$TMP/pinned.json" \
 	"all(e['path'] in (None, '$file') for e in d['entries'])"
 
@@ -275,7 +326,11 @@ else
 fi
 
 if bpftool map dump pinned "$PIN/mapex_stats" > "$TMP/dump" 2> "$TMP/err" &&
-   grep -qE "\"ino\": $ino\b" "$TMP/dump" && grep -q '"total_ns"' "$TMP/dump"; then
+   grep -qE "\"ino\": $ino\b" "$TMP/dump" && grep -q '"total_ns"' "$TMP/dump" &&
+   grep -q '"mode": "MAPEX_MODE_DIRECT_WRITE"' "$TMP/dump" &&
+   grep -q '"holder_mode": "MAPEX_MODE_BUFFERED"' "$TMP/dump" &&
+   grep -q '"last_op": "MAPEX_OP_WRITE"' "$TMP/dump" &&
+   grep -qE '"stack_id": [0-9]+' "$TMP/dump"; then
 	pass bpftool-dump
 else
 	fail bpftool-dump "$(head -c 300 "$TMP/err" "$TMP/dump")"
@@ -288,19 +343,41 @@ else
 	fail unpin "$(cat "$TMP/err")"
 fi
 
-# ---- private (unpinned) collection with in-kernel filters -------------------
-"$M" --json --inode "$file" --mode direct_write > "$TMP/own.json" 2> "$TMP/err" &
+# ---- private (unpinned) collections with in-kernel filters -----------------
+# Three at once over one run of the workload, in cgroup $CG: -t with the
+# filters that match the writer, and --comm / --cgroup that match nothing.
+CG=/sys/fs/cgroup/mapexstat-t.$$ CG2=/sys/fs/cgroup/mapexstat-t2.$$
+if ! mountpoint -q /sys/fs/cgroup; then
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+fi
+if ! mkdir "$CG" "$CG2" 2>/dev/null; then
+	skip cgroup "no cgroup v2 at /sys/fs/cgroup"
+	CG=/sys/fs/cgroup CG2=""
+fi
+"$M" --json --inode "$file" --mode direct_write -t -o --comm mx-writer \
+	--cgroup "$CG" > "$TMP/own.json" 2> "$TMP/err" &
 bg=$!
-for _ in $(seq 600); do
-	grep -q 'tracing' "$TMP/err" 2>/dev/null && break
-	kill -0 "$bg" 2>/dev/null || break
-	sleep 0.1
+"$M" --json --comm mx-nobody > "$TMP/nocomm.json" 2> "$TMP/err2" &
+bg="$bg $!"
+if [ -n "$CG2" ]; then
+	"$M" --json --cgroup "$CG2" > "$TMP/nocg.json" 2> "$TMP/err3" &
+	bg="$bg $!"
+fi
+for e in "$TMP/err" "$TMP/err2" ${CG2:+"$TMP/err3"}; do
+	for _ in $(seq 900); do
+		grep -q tracing "$e" 2>/dev/null && break
+		sleep 0.1
+	done
 done
-"$TMP/conflict" "$file" "$ROUNDS" > /dev/null 2>&1
+sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
+	"$TMP/conflict" "$file" "$ROUNDS" > "$TMP/out" 2>&1
+read -r _ _ _ _ _ wpid _ < "$TMP/out"
 ino=$(stat -c %i "$file")
-kill -INT "$bg"
-wait "$bg"
-rc=$?
+kill -INT $bg
+rc=0
+for b in $bg; do
+	wait "$b" || rc=$?
+done
 bg=""
 if [ $rc = 0 ] && python3 -m json.tool "$TMP/own.json" > /dev/null 2>&1; then
 	pass own-json
@@ -308,11 +385,19 @@ else
 	fail own-json "exit $rc: $(head -c 300 "$TMP/err" "$TMP/own.json")"
 fi
 json_check own-contended "$TMP/own.json" \
-	"any(e['ino'] == $ino and pair(e, 'direct_write', 'buffered') and e['contended'] >= $ROUNDS for e in d['entries'])"
+	"sum(e['contended'] for e in d['entries'] if e['ino'] == $ino and pair(e, 'direct_write', 'buffered')) >= $ROUNDS"
 json_check own-histogram-sum "$TMP/own.json" \
 	"sum(h['count'] for h in d['histograms']) == sum(e['contended'] for e in d['entries']) > 0"
 json_check own-filtered "$TMP/own.json" \
 	"all(e['ino'] == $ino and e['waiter'] == 'direct_write' for e in d['entries'])"
+json_check per-thread "$TMP/own.json" \
+	"d['entries'] and all(e['tid'] == e['pid'] == ${wpid:-0} and e['comm'] == 'mx-writer' and e['holder_tid'] is not None for e in d['entries'])"
+json_check comm-filter "$TMP/nocomm.json" \
+	"d['entries'] == [] and d['counters']['end'] == 0 and d['counters']['filtered'] >= $ROUNDS"
+if [ -n "$CG2" ]; then
+	json_check cgroup-filter "$TMP/nocg.json" \
+		"d['entries'] == [] and d['counters']['end'] == 0 and d['counters']['filtered'] >= $ROUNDS"
+fi
 
 if [ "$loaded_here" = 1 ]; then
 	if rmmod mapex; then

@@ -2,8 +2,13 @@
 /*
  * tools/bpf/mapexstat.bpf.c - BPF side of mapexstat: raw tracepoint programs
  * on the mapex tracepoints that aggregate lock waits per (dev, ino, waiter
- * mode, holder mode), log2 wait histograms per mode pair, and event/drop
+ * mode, holder mode, waiter pid and comm; optionally tid, holder pid and
+ * kernel stack), log2 wait histograms per mode pair, and event/drop
  * counters, in maps pinned by name under /sys/fs/bpf/mapex/.
+ * contention_begin (in the waiter's context) notes the holder and the stack
+ * per waiting thread; contention_end records the wait. With -L only,
+ * acquire and release (which fire on every locked operation) time holds
+ * into log2 histograms per inode and mode.
  *
  * Raw tracepoints need no module BTF: arguments are read from ctx->args[]
  * in the order of module/trace.h (indices in include/mapex/stat.h).
@@ -17,12 +22,21 @@
 
 #define EEXIST_ERR	(-17)
 
-/* Filters, set by mapexstat before load; zero/~0 means "any". */
+/* Filters, set by mapexstat before load; zero/~0/"" means "any". */
 const volatile __u32 targ_tgid;
+const volatile __u32 targ_tid;
+const volatile __u64 targ_cgroup;
+const volatile char targ_comm[MAPEX_COMM_LEN];
 const volatile __u32 targ_dev;
 const volatile __u64 targ_ino;
 const volatile __u32 targ_mode = ~0U;
 const volatile __u32 targ_holder = ~0U;
+
+/* Key detail, set by mapexstat: -t, -o, -s. */
+const volatile bool per_thread;
+const volatile bool holders;
+const volatile bool stacks;
+const volatile bool hold_times;
 
 /* A zeroed histogram to create entries from (too big for the BPF stack). */
 static const struct mapex_hist_val zero_hist;
@@ -44,6 +58,36 @@ struct {
 } mapex_hist SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, MAPEX_STACK_ENTRIES);
+	__type(key, __u32);
+	__type(value, mapex_stack_t);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mapex_stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAPEX_HOLD_ENTRIES);
+	__type(key, struct mapex_hold_key);
+	__type(value, struct mapex_hist_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} mapex_hold SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAPEX_HELD_ENTRIES);
+	__type(key, struct mapex_held_key);
+	__type(value, __u64);
+} mapex_held SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAPEX_WAITING_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct mapex_waiting);
+} mapex_waiting SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
@@ -63,11 +107,36 @@ static __always_inline void count(unsigned long long *field)
 	__sync_fetch_and_add(field, 1);
 }
 
-/* Is this event outside the -p/--inode/--mode filters? */
-static __always_inline bool filtered(__u32 dev, __u64 ino, __u32 mode,
-				     __u32 holder)
+/* Is comm other than the --comm filter? */
+static __always_inline bool comm_differs(const char *comm)
 {
-	if (targ_tgid && (bpf_get_current_pid_tgid() >> 32) != targ_tgid)
+	int i;
+
+	for (i = 0; i < MAPEX_COMM_LEN; i++) {
+		if (comm[i] != targ_comm[i])
+			return true;
+		if (!comm[i])
+			break;
+	}
+	return false;
+}
+
+/*
+ * Is this event outside the filters (-p, --tid, --comm, --cgroup, --inode,
+ * --mode)? comm is the current task's.
+ */
+static __always_inline bool filtered(__u32 dev, __u64 ino, __u32 mode,
+				     __u32 holder, const char *comm)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return true;
+	if (targ_tid && (__u32)id != targ_tid)
+		return true;
+	if (targ_comm[0] && comm_differs(comm))
+		return true;
+	if (targ_cgroup && bpf_get_current_cgroup_id() != targ_cgroup)
 		return true;
 	if (targ_dev && dev != targ_dev)
 		return true;
@@ -151,41 +220,86 @@ static __always_inline void record_stat(struct mapex_counters *c,
 	val->last_result = result;
 }
 
-static __always_inline void record_hist(struct mapex_counters *c,
-					__u32 mode, __u32 holder, __u64 wait)
+/*
+ * Count ns in the log2 histogram of key in map (mapex_hist, mapex_hold),
+ * creating it if need be; false when the map is full.
+ */
+static __always_inline bool hist_add(void *map, const void *key, __u64 ns)
 {
-	struct mapex_hist_key key = { .mode = mode, .holder_mode = holder };
 	struct mapex_hist_val *h;
-	__u32 slot = log2_slot(wait);
+	__u32 slot = log2_slot(ns);
 
-	h = bpf_map_lookup_elem(&mapex_hist, &key);
+	h = bpf_map_lookup_elem(map, key);
 	if (!h) {
-		bpf_map_update_elem(&mapex_hist, &key, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&mapex_hist, &key);
-		if (!h) {
-			count(&c->hist_drops);
-			return;
-		}
+		bpf_map_update_elem(map, key, &zero_hist, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(map, key);
+		if (!h)
+			return false;
 	}
 	/* Keep clang from folding the bound check the verifier needs. */
 	barrier_var(slot);
 	if (slot < MAPEX_HIST_SLOTS)
 		__sync_fetch_and_add(&h->slots[slot], 1);
+	return true;
+}
+
+static __always_inline void record_hist(struct mapex_counters *c,
+					__u32 mode, __u32 holder, __u64 wait)
+{
+	struct mapex_hist_key key = { .mode = mode, .holder_mode = holder };
+
+	if (!hist_add(&mapex_hist, &key, wait))
+		count(&c->hist_drops);
 }
 
 SEC("raw_tp/mapex_contention_begin")
 int mapex_begin(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct mapex_counters *c = counters();
+	struct mapex_waiting w = { .stack_id = MAPEX_NO_STACK };
+	char comm[MAPEX_COMM_LEN];
+	__u32 tid;
 
 	if (!c)
 		return 0;
+	bpf_get_current_comm(comm, sizeof(comm));
 	/* Arguments up to holder_mode have the same order as in _end. */
 	if (filtered(ctx->args[MAPEX_END_DEV], ctx->args[MAPEX_END_INO],
-		     ctx->args[MAPEX_END_MODE], ctx->args[MAPEX_END_HOLDER_MODE]))
+		     ctx->args[MAPEX_END_MODE], ctx->args[MAPEX_END_HOLDER_MODE],
+		     comm))
 		return 0;
 	count(&c->begin);
+	if (!holders && !stacks)
+		return 0;
+	if (holders)
+		w.holder_pid = ctx->args[MAPEX_BEGIN_HOLDER_PID];
+	if (stacks) {
+		w.stack_id = bpf_get_stackid(ctx, &mapex_stacks, 0);
+		if (w.stack_id < 0) {
+			w.stack_id = MAPEX_NO_STACK;
+			count(&c->stack_drops);
+		}
+	}
+	tid = bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&mapex_waiting, &tid, &w, BPF_ANY);
 	return 0;
+}
+
+/* Take what contention_begin noted for this thread into the key. */
+static __always_inline void take_waiting(struct mapex_stat_key *key,
+					 __u32 tid)
+{
+	struct mapex_waiting *w;
+
+	key->stack_id = MAPEX_NO_STACK;
+	if (!holders && !stacks)
+		return;
+	w = bpf_map_lookup_elem(&mapex_waiting, &tid);
+	if (!w)
+		return;
+	key->holder_pid = w->holder_pid;
+	key->stack_id = w->stack_id;
+	bpf_map_delete_elem(&mapex_waiting, &tid);
 }
 
 SEC("raw_tp/mapex_contention_end")
@@ -194,6 +308,7 @@ int mapex_end(struct bpf_raw_tracepoint_args *ctx)
 	struct mapex_counters *c = counters();
 	struct mapex_stat_key key = {};
 	__u64 wait = ctx->args[MAPEX_END_WAIT_NS];
+	__u64 id = bpf_get_current_pid_tgid();
 
 	if (!c)
 		return 0;
@@ -201,15 +316,80 @@ int mapex_end(struct bpf_raw_tracepoint_args *ctx)
 	key.ino = ctx->args[MAPEX_END_INO];
 	key.mode = ctx->args[MAPEX_END_MODE];
 	key.holder_mode = ctx->args[MAPEX_END_HOLDER_MODE];
-	if (filtered(key.dev, key.ino, key.mode, key.holder_mode)) {
+	bpf_get_current_comm(key.comm, sizeof(key.comm));
+	if (filtered(key.dev, key.ino, key.mode, key.holder_mode, key.comm)) {
 		count(&c->filtered);
 		return 0;
 	}
 	count(&c->end);
+	key.pid = id >> 32;
+	if (per_thread)
+		key.tid = id;
+	take_waiting(&key, id);
 	record_stat(c, &key, wait, ctx->args[MAPEX_END_START],
 		    ctx->args[MAPEX_END_END], ctx->args[MAPEX_END_OP],
 		    (__s32)ctx->args[MAPEX_END_RESULT]);
 	record_hist(c, key.mode, key.holder_mode, wait);
+	return 0;
+}
+
+/* The range of a mapex_acquire/mapex_release event (same arguments). */
+static __always_inline void held_key(struct bpf_raw_tracepoint_args *ctx,
+				     struct mapex_held_key *k)
+{
+	k->dev = ctx->args[MAPEX_END_DEV];
+	k->mode = ctx->args[MAPEX_END_MODE];
+	k->ino = ctx->args[MAPEX_END_INO];
+	k->start = ctx->args[MAPEX_END_START];
+	k->end = ctx->args[MAPEX_END_END];
+}
+
+/* -L only (not loaded otherwise): note when a range became held. */
+SEC("raw_tp/mapex_acquire")
+int mapex_acquire(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct mapex_counters *c = counters();
+	struct mapex_held_key k = {};
+	char comm[MAPEX_COMM_LEN] = {};
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!c || !hold_times)
+		return 0;
+	held_key(ctx, &k);
+	if (targ_comm[0])
+		bpf_get_current_comm(comm, sizeof(comm));
+	if (filtered(k.dev, k.ino, k.mode, targ_holder, comm))
+		return 0;
+	if (bpf_map_update_elem(&mapex_held, &k, &now, BPF_NOEXIST))
+		count(&c->hold_drops);
+	return 0;
+}
+
+/*
+ * -L only: the hold is over. The release may run in another task (AIO
+ * completion), so the range alone finds the acquire.
+ */
+SEC("raw_tp/mapex_release")
+int mapex_release(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct mapex_counters *c = counters();
+	struct mapex_held_key k = {};
+	struct mapex_hold_key hk = {};
+	__u64 *t0, held;
+
+	if (!c || !hold_times)
+		return 0;
+	held_key(ctx, &k);
+	t0 = bpf_map_lookup_elem(&mapex_held, &k);
+	if (!t0)
+		return 0;	/* acquired before attach, filtered or dropped */
+	held = bpf_ktime_get_ns() - *t0;
+	bpf_map_delete_elem(&mapex_held, &k);
+	hk.dev = k.dev;
+	hk.mode = k.mode;
+	hk.ino = k.ino;
+	if (!hist_add(&mapex_hold, &hk, held))
+		count(&c->hold_drops);
 	return 0;
 }
 

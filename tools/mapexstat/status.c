@@ -25,6 +25,8 @@
 #define MAX_FS		8
 #define NR_MODES	5	/* rows of stats: enum mapex_mode */
 
+static const char *const modes[] = MAPEX_MODE_NAMES;
+
 struct fs_status {
 	char name[32];
 	char guarded[256];
@@ -150,7 +152,6 @@ static void json_string(const char *s)
 static void print_text(const struct fs_status *fs, int n,
 		       const char *version)
 {
-	static const char *const modes[] = MAPEX_MODE_NAMES;
 	int i, m;
 
 	printf("mapex module %s, mapexstat %s%s\n", version, MAPEX_VERSION,
@@ -186,7 +187,6 @@ static void print_text(const struct fs_status *fs, int n,
 
 static void print_json(const struct fs_status *fs, int n, const char *version)
 {
-	static const char *const modes[] = MAPEX_MODE_NAMES;
 	int i, m;
 
 	printf("{\"module_version\":");
@@ -215,7 +215,6 @@ static void print_json(const struct fs_status *fs, int n, const char *version)
 int mapexstat_status(bool json, unsigned long interval, unsigned long duration,
 		     volatile sig_atomic_t *stop)
 {
-	static const char *const modes[] = MAPEX_MODE_NAMES;
 	struct fs_status fs[MAX_FS], prev[MAX_FS];
 	char version[64];
 	time_t start = time(NULL);
