@@ -1,28 +1,47 @@
 # Makefile - entry points for mapex (README.md, docs/development.md).
 #
-#   make [KERNEL=6.1|6.12 | KDIR=...]   build mapex.ko (+ tools) for one kernel
+#   make [KERNEL=6.1|6.12 | KDIR=...]   build mapex.ko (+ tools); without
+#                                       KERNEL or KDIR: for the running kernel
+#   make install | modules_install      install it under updates/ and depmod
+#   make deb                            mapex-dkms and mapex-tools .debs
 #   make check [KERNEL=...]             the whole test suite (setup included)
 #   make demo                           the story: race, mapex, no race
 #   make unit | vmtest | bench | races | clean
+# Installing for users: docs/install.md.
 
-KERNEL ?= 6.1
+# The kernel to build for: KDIR (a build tree), KERNEL (a series or release,
+# scripts/kver), or else the running kernel if mapex supports it and its
+# headers are installed (scripts/running-kernel says which otherwise).
 ifdef KDIR
-MODULE_TARGET := $(KDIR)
+TARGET_CMD := echo $(KDIR)
+else ifdef KERNEL
+TARGET_CMD := scripts/kver $(KERNEL)
 else
-MODULE_TARGET = $(shell scripts/kver $(KERNEL))
+TARGET_CMD := scripts/running-kernel
 endif
 # make check runs on both kernels unless KERNEL is given on the command line.
 ifeq ($(origin KERNEL),command line)
 CHECK_KERNELS := --kernel $(KERNEL)
 endif
+# make install: INSTALL_MOD_PATH (or DESTDIR) is a staging root.
+INSTALL_MOD_PATH ?= $(DESTDIR)
+INSTALL_MOD_DIR ?= updates
 
-.PHONY: all module tools setup check unit vmtest harness bench races demo clean
+.PHONY: all module tools install modules_install deb setup check unit vmtest harness bench races demo clean
 
 all: module tools
 
 module:
-	@test -n "$(MODULE_TARGET)" || { echo "no kernel $(KERNEL): run scripts/setup" >&2; exit 1; }
-	scripts/build-module $(MODULE_TARGET) -- $(if $(W),W=$(W)) $(if $(C),C=$(C))
+	@target=$$($(TARGET_CMD)) || exit 1; \
+	echo "scripts/build-module $$target"; \
+	scripts/build-module "$$target" -- $(if $(W),W=$(W)) $(if $(C),C=$(C))
+
+install modules_install: module
+	@target=$$($(TARGET_CMD)) || exit 1; \
+	scripts/install-module "$$target" "$(INSTALL_MOD_PATH)" "$(INSTALL_MOD_DIR)"
+
+deb:
+	scripts/make-deb
 
 tools:
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools; fi
@@ -43,7 +62,9 @@ harness:
 vmtest:
 	scripts/check $(CHECK_KERNELS) --only vm --stress 120
 
-bench: setup all
+# bench builds for 6.1 unless KERNEL is given, whatever the running kernel.
+bench: setup
+	$(MAKE) all KERNEL=$(or $(KERNEL),6.1)
 	scripts/bench $(CHECK_KERNELS)
 
 races: setup
