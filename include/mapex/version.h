@@ -3,7 +3,8 @@
  * include/mapex/version.h - the one version of mapex: the module reports it
  * in /sys/kernel/mapex/version and modinfo, mapexstat compares it with the
  * loaded module's, and dkms.conf / debian/changelog must agree with it
- * (tests/vm/packaging.t checks that they do).
+ * (scripts/make-deb refuses to build when they do not; tests/packaging/run
+ * checks it).
  */
 #ifndef MAPEX_VERSION_H
 #define MAPEX_VERSION_H

@@ -11,6 +11,9 @@
 #
 # Needs MAPEX_DEBS (the directory of the .debs) and the vm-run environment.
 set -uo pipefail
+# One function, parsed whole before it runs: editing this file while a VM
+# runs it cannot change what it does next.
+main() {
 K=${MAPEX_KERNEL:?run me through scripts/vm-run}
 debs=${MAPEX_DEBS:?MAPEX_DEBS must name the directory of the .debs}
 case $debs in /*) ;; *) debs=$MAPEX_PROJ/$debs ;; esac
@@ -48,7 +51,7 @@ in_root() { chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=
 	DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"; }
 version=$(dpkg-deb -f "$R"/root/debs/mapex-dkms_*_all.deb Version)
 version=${version%-*}
-ko=/lib/modules/$K/updates/dkms/mapex.ko
+dir=/lib/modules/$K/updates/dkms
 
 # DKMS builds for the running kernel and for the newest one in /boot: keep
 # it to the running one (each build takes minutes under TCG; MAPEX_FULL=1
@@ -67,14 +70,17 @@ dt=$((SECONDS - t0))
 grep -v 'Reading database' /tmp/dpkg.log | sed 's/^/#   /'
 say "dpkg -i of both packages, DKMS build and install for $K included: ${dt} s (TCG)"
 check dpkg-install "dpkg -i exited $rc" [ "$rc" = 0 ]
-status=$(in_root dkms status mapex 2>&1)
+status=$(in_root dkms status mapex 2>/dev/null)
 say "dkms status: $status"
 check dkms-installed "dkms status: $status" grep -q "^mapex/$version, $K, x86_64: installed" <<<"$status"
-check module-in-updates-dkms "no $ko" [ -f "$R$ko" ]
+# DKMS compresses the module as the kernel's own are (xz on 6.12).
+ko=$(cd "$R" && ls "${dir#/}"/mapex.ko* 2>/dev/null | head -n 1 | sed 's#^#/#')
+say "installed module: ${ko:-none}"
+check module-in-updates-dkms "nothing in $dir" [ -n "$ko" ]
 file=$(in_root modinfo -F filename mapex 2>/dev/null)
-check modprobe-finds-dkms-module "modinfo finds '$file'" [ "$file" = "$ko" ]
+check modprobe-finds-dkms-module "modinfo finds '$file'" [ "$file" = "${ko:-none}" ]
 say "signer: $(in_root modinfo -F signer mapex 2>/dev/null || echo none)"
-if [ "$rc" != 0 ] || [ ! -f "$R$ko" ]; then
+if [ "$rc" != 0 ] || [ -z "$ko" ]; then
 	bad install-stops-here "nothing to load: see the dpkg output above"
 	exit 1
 fi
@@ -175,7 +181,13 @@ for d in "$MAPEX_PROJ"/build/*/mapex.ko; do
 	case $d in "$MAPEX_PROJ/build/$K/mapex.ko") ;; *) [ -f "$d" ] && other=$d ;; esac
 done
 if [ -n "$other" ]; then
-	cp "$other" "$R$ko"
+	# Stored as DKMS stored ours (compressed on 6.12).
+	case $ko in
+	*.xz) xz -c "$other" > "$R$ko" ;;
+	*.zst) zstd -q -c "$other" > "$R$ko" ;;
+	*.gz) gzip -c "$other" > "$R$ko" ;;
+	*) cp "$other" "$R$ko" ;;
+	esac
 	wrapper_says wrapper-other-kernel "built for another kernel than $K|load failed: mapex: " \
 		in_root modprobe mapex
 else
@@ -220,5 +232,8 @@ rc=$?
 sed 's/^/#   /' /tmp/purge.log | grep -v 'Reading database'
 check dpkg-purge "dpkg --purge exited $rc" [ "$rc" = 0 ]
 check purge-removes-module "$ko is left" [ ! -e "$R$ko" ]
+check purge-removes-dkms-tree "/var/lib/dkms/mapex is left" [ ! -e "$R/var/lib/dkms/mapex" ]
 check purge-removes-config "/etc/modprobe.d/mapex.conf is left" [ ! -e "$conf" ]
+}
+main "$@"
 exit 0
