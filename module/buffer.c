@@ -28,6 +28,7 @@
 
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/lockdep_types.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -194,8 +195,10 @@ int mapex_set_acquire(struct mapex_rw_set *s, bool nowait)
 	unsigned int i;
 	int got = 1;
 
+	/* the position is the lockdep subclass (mapex_acquire_ordered()) */
+	BUILD_BUG_ON(MAPEX_SET_MAX > MAX_LOCKDEP_SUBCLASSES);
 	for (i = 0; i < s->nr && got > 0; i++)
-		got = i && !nested ? mapex_acquire_ordered(&s->h[i], nowait) :
+		got = i && !nested ? mapex_acquire_ordered(&s->h[i], nowait, i) :
 				     mapex_acquire(&s->h[i], nowait);
 	if (got > 0)
 		return 1;

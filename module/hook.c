@@ -41,8 +41,7 @@ static void notrace mapex_ftrace_thunk(unsigned long ip,
 	struct mapex_hook *hook = container_of(ops, struct mapex_hook, ops);
 
 	if (hook->wrapper) {
-		if (!within_module(parent_ip, THIS_MODULE) &&
-		    (!hook->wants || hook->wants(fregs)))
+		if (!within_module(parent_ip, THIS_MODULE))
 			mapex_set_ip(fregs, (unsigned long)hook->wrapper);
 		return;
 	}
@@ -146,6 +145,11 @@ static unsigned long mapex_lookup(const char *symbol)
 bool mapex_symbol_exists(const char *symbol)
 {
 	return mapex_lookup(symbol) != 0;
+}
+
+bool mapex_hook_absent(const struct mapex_hook *hook)
+{
+	return hook->may_be_absent && !mapex_symbol_exists(hook->symbol);
 }
 
 /* Resolve @hook: where ftrace hooks it, and how to call the original. */

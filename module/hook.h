@@ -19,14 +19,10 @@ struct mapex_hook {
 	const char		*symbol;	/* kernel function to hook */
 	void			*wrapper;	/* redirect target, or NULL */
 	mapex_observe_fn	observe;	/* checkpoint callback, or NULL */
-	/*
-	 * Redirect only the calls it accepts (NULL: all), so that a call
-	 * that needs no range never runs inside the wrapper: a long ioctl
-	 * (btrfs balance) would otherwise hold up unload for its whole run.
-	 */
-	bool			(*wants)(struct ftrace_regs *fregs);
 	unsigned int		id;		/* caller's tag (e.g. checkpoint) */
 	bool			optional;	/* may stay out if not installable */
+	/* a newer kernel's function: absent before, nothing to guard there */
+	bool			may_be_absent;
 	bool			seal_for_test;	/* behave as if its ENDBR were sealed */
 	/* set by mapex_hook_install() */
 	unsigned long		orig;		/* address to call the original */
@@ -43,6 +39,8 @@ unsigned long mapex_hook_arg(struct ftrace_regs *fregs, unsigned int n);
 #define MAPEX_ORIG(hook, type)	((type)(hook)->orig)
 
 bool mapex_symbol_exists(const char *symbol);
+/* @hook names a newer kernel's function that this kernel does not have. */
+bool mapex_hook_absent(const struct mapex_hook *hook);
 int mapex_hooks_install(struct mapex_hook *hooks, unsigned int nr);
 void mapex_hooks_remove(struct mapex_hook *hooks, unsigned int nr);
 

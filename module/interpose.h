@@ -31,16 +31,10 @@ enum mapex_entry {
 	MAPEX_ENTRY_PAGE_MKWRITE,
 	MAPEX_ENTRY_FALLOCATE,
 	MAPEX_ENTRY_REMAP,		/* ->remap_file_range, where it exists */
-	MAPEX_ENTRY_IOCTL,		/* ->unlocked_ioctl */
+	/* what moves or rewrites extents under the cache (an ioctl's work) */
+	MAPEX_ENTRY_MOVE_EXTENTS,
+	MAPEX_ENTRY_EXCHANGE_RANGE,	/* xfs, 6.10 on */
 	MAPEX_NR_ENTRIES,
-};
-
-/* One file an ioctl changes under the page cache, and the range it takes. */
-struct mapex_ioctl_range {
-	bool		own;		/* the ioctl's own file, not fd */
-	int		fd;
-	unsigned int	mode;
-	u64		start, end;
 };
 
 /* Per-filesystem counters (docs/ABI/testing/sysfs-kernel-mapex). */
@@ -63,12 +57,6 @@ struct mapex_profile {
 	const char		*module;	/* module that provides it */
 	struct mapex_hook	hooks[MAPEX_NR_ENTRIES];
 	bool			shares_fault;	/* ->fault is filemap_fault */
-	/*
-	 * The ioctls of this filesystem that need ranges: fills @r (at most
-	 * two) and returns how many, 0 for any other ioctl, or -errno.
-	 */
-	int (*ioctl_ranges)(struct file *file, unsigned int cmd,
-			    unsigned long arg, struct mapex_ioctl_range *r);
 	bool			selected;	/* named in filesystems= */
 	bool			enabled;	/* sysfs toggle */
 	bool			hooked;		/* hooks installed */
@@ -135,7 +123,8 @@ void mapex_set_request(struct mapex_hold *h, struct mapex_profile *p,
 		       unsigned int mode, u64 start, u64 end);
 int mapex_acquire(struct mapex_hold *h, bool nowait);
 int mapex_acquire_once(struct mapex_hold *h);
-int mapex_acquire_ordered(struct mapex_hold *h, bool nowait);
+int mapex_acquire_ordered(struct mapex_hold *h, bool nowait,
+			  unsigned int pos);
 int mapex_try_nested(struct mapex_hold *h, unsigned int also_covers);
 void mapex_refuse(struct mapex_hold *h);
 void mapex_unlock_hold(struct mapex_hold *h);
@@ -192,15 +181,20 @@ long mapex_sys_ftruncate_wrap(const struct pt_regs *regs);
 loff_t mapex_remap(struct mapex_profile *p, struct mapex_hook *hook,
 		   struct file *file_in, loff_t pos_in, struct file *file_out,
 		   loff_t pos_out, loff_t len, unsigned int remap_flags);
-long mapex_ioctl(struct mapex_profile *p, struct mapex_hook *hook,
-		 struct file *file, unsigned int cmd, unsigned long arg);
-bool mapex_ioctl_wanted(struct ftrace_regs *fregs);
-int mapex_xfs_ioctl_ranges(struct file *file, unsigned int cmd,
-			   unsigned long arg, struct mapex_ioctl_range *r);
-int mapex_ext4_ioctl_ranges(struct file *file, unsigned int cmd,
-			    unsigned long arg, struct mapex_ioctl_range *r);
-int mapex_btrfs_ioctl_ranges(struct file *file, unsigned int cmd,
-			     unsigned long arg, struct mapex_ioctl_range *r);
+int mapex_xfs_swapext(struct mapex_profile *p, struct mapex_hook *hook,
+		      void *sxp);
+int mapex_xfs_exchange_range(struct mapex_profile *p,
+			     struct mapex_hook *hook, void *fxr);
+int mapex_ext4_move_extents(struct mapex_profile *p, struct mapex_hook *hook,
+			    struct file *orig_file, struct file *donor_file,
+			    u64 orig_blk, u64 donor_blk, u64 len,
+			    u64 *moved_len);
+struct btrfs_ioctl_defrag_range_args;
+struct file_ra_state;
+int mapex_btrfs_defrag(struct mapex_profile *p, struct mapex_hook *hook,
+		       struct inode *inode, struct file_ra_state *ra,
+		       struct btrfs_ioctl_defrag_range_args *range,
+		       u64 newer_than, unsigned long max_to_defrag);
 /* module/checkpoint.c */
 void mapex_checkpoint(struct mapex_hook *hook, struct ftrace_regs *fregs);
 

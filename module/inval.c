@@ -5,21 +5,20 @@
  * size), the truncate wrappers (do_truncate, or where that cannot be
  * hooked under IBT, vfs_truncate and the ftruncate system call), and the
  * ->remap_file_range wrapper
- * (reflink, dedupe: the destination's cache is dropped), and the
- * ->unlocked_ioctl wrapper for the ioctls that move extents under the page
- * cache (xfs swapext, ext4 move_ext: INVAL on both files) or rewrite a
+ * (reflink, dedupe: the destination's cache is dropped), and the wrappers
+ * of the functions that move extents under the page cache (xfs swapext
+ * and exchange range, ext4 move_ext: INVAL on both files) or rewrite a
  * range through it (btrfs defrag: BUFFERED).  fallocate and truncate
  * re-check the file size after the grant, because a truncate that ran
  * while they waited may have moved the range they need.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/btrfs.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/falloc.h>
-#include <linux/ptrace.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
 
 #include "interpose.h"
 
@@ -28,7 +27,13 @@ typedef int (*mapex_truncate_t)(void *, struct dentry *, loff_t,
 				unsigned int, struct file *);
 typedef loff_t (*mapex_remap_t)(struct file *, loff_t, struct file *, loff_t,
 				loff_t, unsigned int);
-typedef long (*mapex_ioctl_t)(struct file *, unsigned int, unsigned long);
+typedef int (*mapex_xfs_swapext_t)(void *);
+typedef int (*mapex_xfs_exchange_t)(void *);
+typedef int (*mapex_ext4_move_t)(struct file *, struct file *, u64, u64, u64,
+				 u64 *);
+typedef int (*mapex_btrfs_defrag_t)(struct inode *, struct file_ra_state *,
+				    struct btrfs_ioctl_defrag_range_args *,
+				    u64, unsigned long);
 
 /*
  * Take INVAL over what @range_of says, given the size now, and widen and
@@ -279,214 +284,225 @@ static u64 mapex_end_of(u64 pos, u64 len)
 	return len && pos + len > pos ? pos + len : U64_MAX;
 }
 
+/* @inode is a regular file that @p guards. */
+static bool mapex_guards(struct mapex_profile *p, struct inode *inode)
+{
+	return inode && S_ISREG(inode->i_mode) && mapex_profile_of(inode) == p;
+}
+
+/*
+ * Take the ranges of a two-file operation as a set (rule 11), leaving out
+ * a file that @p does not guard (the filesystem refuses such a call).
+ * Returns the set to give to mapex_pair_drop(), NULL if neither file is
+ * guarded or @p is disabled (the call runs unguarded), or an ERR_PTR.
+ */
+static struct mapex_rw_set *mapex_pair_take(struct mapex_profile *p,
+					    struct inode *a, unsigned int ma,
+					    u64 sa, u64 ea, struct inode *b,
+					    unsigned int mb, u64 sb, u64 eb)
+{
+	struct mapex_rw_set *s;
+	int got;
+
+	if (!READ_ONCE(p->enabled))
+		return NULL;
+	if (!mapex_guards(p, b))
+		b = NULL;
+	if (!mapex_guards(p, a)) {
+		if (!b)
+			return NULL;
+		a = b;
+		ma = mb;
+		sa = sb;
+		ea = eb;
+		b = NULL;
+	}
+	s = mapex_pair_set(p, MAPEX_OP_REMAP, a, ma, sa, ea, b, mb, sb, eb);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	got = mapex_set_acquire(s, false);
+	if (got < 0) {
+		kfree(s);
+		return ERR_PTR(got);
+	}
+	return s;
+}
+
+static void mapex_pair_drop(struct mapex_rw_set *s)
+{
+	if (!s)
+		return;
+	mapex_set_release(s, NULL);
+	kfree(s);	/* no file references: the caller holds the files */
+}
+
 loff_t mapex_remap(struct mapex_profile *p, struct mapex_hook *hook,
 		   struct file *file_in, loff_t pos_in, struct file *file_out,
 		   loff_t pos_out, loff_t len, unsigned int remap_flags)
 {
 	mapex_remap_t orig = MAPEX_ORIG(hook, mapex_remap_t);
-	struct inode *in = file_inode(file_in), *out = file_inode(file_out);
 	struct mapex_rw_set *s = NULL;
 	loff_t ret;
-	int got;
 
 	mapex_wrapper_enter();
-	if (!READ_ONCE(p->enabled) || pos_in < 0 || pos_out < 0 || len < 0 ||
-	    !S_ISREG(in->i_mode) || !S_ISREG(out->i_mode) ||
-	    mapex_profile_of(in) != p)
-		goto unguarded;
-	s = mapex_pair_set(p, MAPEX_OP_REMAP, out, MAPEX_MODE_INVAL, pos_out,
-			   mapex_end_of(pos_out, len), in,
-			   MAPEX_MODE_DIRECT_READ, pos_in,
-			   mapex_end_of(pos_in, len));
-	if (!s) {
-		ret = -ENOMEM;
-		goto out;
+	if (pos_in >= 0 && pos_out >= 0 && len >= 0)
+		s = mapex_pair_take(p, file_inode(file_out), MAPEX_MODE_INVAL,
+				    pos_out, mapex_end_of(pos_out, len),
+				    file_inode(file_in), MAPEX_MODE_DIRECT_READ,
+				    pos_in, mapex_end_of(pos_in, len));
+	if (IS_ERR(s)) {
+		ret = PTR_ERR(s);
+	} else {
+		ret = orig(file_in, pos_in, file_out, pos_out, len, remap_flags);
+		mapex_pair_drop(s);
 	}
-	got = mapex_set_acquire(s, false);
-	if (got < 0) {
-		ret = got;
-		goto out;
-	}
-	ret = orig(file_in, pos_in, file_out, pos_out, len, remap_flags);
-	mapex_set_release(s, NULL);
-	goto out;
-unguarded:
-	ret = orig(file_in, pos_in, file_out, pos_out, len, remap_flags);
-out:
-	kfree(s);	/* no file references: the caller holds both files */
 	mapex_wrapper_leave();
 	return ret;
 }
 
-/* ---- ioctls that move extents or rewrite a range --------------------------- */
+/* ---- functions that move extents or rewrite a range ------------------------ */
 
 /*
- * The user's argument is read here and again by the filesystem: a task
- * that changes it in between gets the ranges of what it wrote first.  That
- * is a program racing with itself; nothing of another task goes unguarded
- * by it except through that program's own files.
+ * The ioctls that move extents under the page cache are guarded one call
+ * below the ioctl, in the function that does the work: the ioctl takes
+ * the filesystem's freeze protection (mnt_want_write_file) first, and a
+ * range taken before it would order the two against ->write_iter, which
+ * takes them the other way round (rule 13 of docs/locking.md).  Every
+ * function below is called with freeze protection held, and without
+ * i_rwsem.
  */
 
 /*
- * The ftrace filter of the ->unlocked_ioctl hooks (struct mapex_hook's
- * wants): only the commands decoded below enter the wrapper.
+ * xfs_ioc_swapext(struct xfs_swapext *sxp), for XFS_IOC_SWAPEXT and its
+ * 32-bit form: swaps all extents of two whole files, named by
+ * sx_fdtarget and sx_fdtmp (private to xfs; its leading fields are
+ * mirrored here).  Both files are held for the call and looked up again
+ * by xfs: a task that swaps its fd table in between races with itself.
  */
-bool mapex_ioctl_wanted(struct ftrace_regs *fregs)
+struct mapex_xfs_swapext_head {
+	s64	sx_version, sx_fdtarget, sx_fdtmp;
+};
+
+int mapex_xfs_swapext(struct mapex_profile *p, struct mapex_hook *hook,
+		      void *sxp)
 {
-	unsigned int cmd = mapex_hook_arg(fregs, 1);
-	unsigned int type = _IOC_TYPE(cmd), nr = _IOC_NR(cmd);
-
-	return (type == 'X' && (nr == 109 || nr == 129)) ||
-	       (type == 'f' && nr == 15) ||
-	       (type == 0x94 && (nr == 2 || nr == 16));
-}
-
-/*
- * xfs XFS_IOC_SWAPEXT ('X', 109: sx_version, sx_fdtarget, sx_fdtmp first)
- * swaps all extents of two whole files; XFS_IOC_EXCHANGE_RANGE ('X', 129,
- * 6.10 on: file1_fd first, the ioctl's own file is file2) exchanges
- * ranges of two files, taken whole here rather than decoding its flags.
- */
-int mapex_xfs_ioctl_ranges(struct file *file, unsigned int cmd,
-			   unsigned long arg, struct mapex_ioctl_range *r)
-{
-	s64 head[3];
-	s32 file1_fd;
-
-	if (_IOC_TYPE(cmd) != 'X')
-		return 0;
-	if (_IOC_NR(cmd) == 109) {
-		if (copy_from_user(head, (void __user *)arg, sizeof(head)))
-			return -EFAULT;
-		r[0].fd = head[1];
-		r[1].fd = head[2];
-	} else if (_IOC_NR(cmd) == 129) {
-		if (copy_from_user(&file1_fd, (void __user *)arg,
-				   sizeof(file1_fd)))
-			return -EFAULT;
-		r[0].fd = file1_fd;
-		r[1].own = true;
-	} else {
-		return 0;
-	}
-	r[0].mode = r[1].mode = MAPEX_MODE_INVAL;
-	r[0].start = r[1].start = 0;
-	r[0].end = r[1].end = U64_MAX;
-	return 2;
-}
-
-/*
- * ext4 EXT4_IOC_MOVE_EXT ('f', 15, struct move_extent, in blocks): moves
- * the donor's blocks into the file, through both files' page cache.
- */
-int mapex_ext4_ioctl_ranges(struct file *file, unsigned int cmd,
-			    unsigned long arg, struct mapex_ioctl_range *r)
-{
-	struct {
-		u32 reserved, donor_fd;
-		u64 orig_start, donor_start, len, moved_len;
-	} me;
-	unsigned int bits = file_inode(file)->i_blkbits;
-
-	if (_IOC_TYPE(cmd) != 'f' || _IOC_NR(cmd) != 15)
-		return 0;
-	if (copy_from_user(&me, (void __user *)arg, sizeof(me)))
-		return -EFAULT;
-	if (me.len > (U64_MAX >> bits) || me.orig_start > (U64_MAX >> bits) ||
-	    me.donor_start > (U64_MAX >> bits))
-		return 0;	/* the filesystem refuses it */
-	r[0] = (struct mapex_ioctl_range){ .own = true,
-		.mode = MAPEX_MODE_INVAL, .start = me.orig_start << bits,
-		.end = mapex_end_of(me.orig_start << bits, me.len << bits) };
-	r[1] = (struct mapex_ioctl_range){ .fd = me.donor_fd,
-		.mode = MAPEX_MODE_INVAL, .start = me.donor_start << bits,
-		.end = mapex_end_of(me.donor_start << bits, me.len << bits) };
-	return 2;
-}
-
-/*
- * btrfs BTRFS_IOC_DEFRAG (0x94, 2: the whole file) and
- * BTRFS_IOC_DEFRAG_RANGE (0x94, 16, struct btrfs_ioctl_defrag_range_args:
- * start, len first): defrag reads the range into the page cache and
- * dirties it, a page-cache user like a buffered write.
- */
-int mapex_btrfs_ioctl_ranges(struct file *file, unsigned int cmd,
-			     unsigned long arg, struct mapex_ioctl_range *r)
-{
-	u64 range[2] = { 0, 0 };	/* start, len */
-
-	if (_IOC_TYPE(cmd) != 0x94 || (_IOC_NR(cmd) != 2 && _IOC_NR(cmd) != 16))
-		return 0;
-	if (!S_ISREG(file_inode(file)->i_mode))
-		return 0;	/* a subvolume's tree defrag: no file pages */
-	if (_IOC_NR(cmd) == 16 && arg &&
-	    copy_from_user(range, (void __user *)arg, sizeof(range)))
-		return -EFAULT;
-	r[0] = (struct mapex_ioctl_range){ .own = true,
-		.mode = MAPEX_MODE_BUFFERED, .start = range[0],
-		.end = mapex_end_of(range[0], range[1]) };
-	return 1;
-}
-
-/* The file of @r, with a reference, or NULL if it is not one @p guards. */
-static struct file *mapex_ioctl_file(struct mapex_profile *p,
-				     struct file *own,
-				     const struct mapex_ioctl_range *r)
-{
-	struct file *f = r->own ? get_file(own) : fget(r->fd);
-
-	if (f && (!S_ISREG(file_inode(f)->i_mode) ||
-		  mapex_profile_of(file_inode(f)) != p)) {
-		fput(f);
-		f = NULL;
-	}
-	return f;
-}
-
-long mapex_ioctl(struct mapex_profile *p, struct mapex_hook *hook,
-		 struct file *file, unsigned int cmd, unsigned long arg)
-{
-	mapex_ioctl_t orig = MAPEX_ORIG(hook, mapex_ioctl_t);
-	struct mapex_ioctl_range r[2] = {};
-	struct file *f[2] = { NULL, NULL };
+	mapex_xfs_swapext_t orig = MAPEX_ORIG(hook, mapex_xfs_swapext_t);
+	const struct mapex_xfs_swapext_head *head = sxp;
+	struct file *target = fget((int)head->sx_fdtarget);
+	struct file *tmp = fget((int)head->sx_fdtmp);
 	struct mapex_rw_set *s = NULL;
-	int n, i, got;
-	long ret;
+	int ret;
 
 	mapex_wrapper_enter();
-	n = READ_ONCE(p->enabled) ? p->ioctl_ranges(file, cmd, arg, r) : 0;
-	for (i = 0; i < n; i++)
-		f[i] = mapex_ioctl_file(p, file, &r[i]);
-	/* a bad argument, or no file of ours: the filesystem's own answer */
-	if (n <= 0 || (!f[0] && !f[1]))
-		goto unguarded;
-	if (!f[0]) {
-		swap(f[0], f[1]);
-		swap(r[0], r[1]);
+	if (target && tmp)
+		s = mapex_pair_take(p, file_inode(target), MAPEX_MODE_INVAL, 0,
+				    U64_MAX, file_inode(tmp), MAPEX_MODE_INVAL,
+				    0, U64_MAX);
+	if (IS_ERR(s)) {
+		ret = PTR_ERR(s);
+	} else {
+		ret = orig(sxp);
+		mapex_pair_drop(s);
 	}
-	s = mapex_pair_set(p, MAPEX_OP_REMAP, file_inode(f[0]), r[0].mode,
-			   r[0].start, r[0].end,
-			   f[1] ? file_inode(f[1]) : NULL, r[1].mode,
-			   r[1].start, r[1].end);
-	if (!s) {
-		ret = -ENOMEM;
-		goto out;
+	mapex_wrapper_leave();
+	if (tmp)
+		fput(tmp);
+	if (target)
+		fput(target);
+	return ret;
+}
+
+/*
+ * xfs_exchrange_contents(struct xfs_exchrange *fxr), 6.10 on, for
+ * XFS_IOC_EXCHANGE_RANGE and XFS_IOC_COMMIT_RANGE: exchanges ranges of
+ * file1 and file2 (the struct's first fields; private to xfs).  Taken
+ * whole, rather than decoding the to-EOF and dry-run flags.
+ */
+struct mapex_xfs_exchrange_head {
+	struct file	*file1, *file2;
+};
+
+int mapex_xfs_exchange_range(struct mapex_profile *p,
+			     struct mapex_hook *hook, void *fxr)
+{
+	mapex_xfs_exchange_t orig = MAPEX_ORIG(hook, mapex_xfs_exchange_t);
+	const struct mapex_xfs_exchrange_head *head = fxr;
+	struct mapex_rw_set *s;
+	int ret;
+
+	mapex_wrapper_enter();
+	s = mapex_pair_take(p, file_inode(head->file1), MAPEX_MODE_INVAL, 0,
+			    U64_MAX, file_inode(head->file2), MAPEX_MODE_INVAL,
+			    0, U64_MAX);
+	if (IS_ERR(s)) {
+		ret = PTR_ERR(s);
+	} else {
+		ret = orig(fxr);
+		mapex_pair_drop(s);
 	}
-	got = mapex_set_acquire(s, false);
-	if (got < 0) {
-		ret = got;
-		goto out;
+	mapex_wrapper_leave();
+	return ret;
+}
+
+/*
+ * ext4_move_extents(), for EXT4_IOC_MOVE_EXT: moves @len blocks of the
+ * donor into the file, through both files' page cache.
+ */
+int mapex_ext4_move_extents(struct mapex_profile *p, struct mapex_hook *hook,
+			    struct file *orig_file, struct file *donor_file,
+			    u64 orig_blk, u64 donor_blk, u64 len,
+			    u64 *moved_len)
+{
+	mapex_ext4_move_t orig = MAPEX_ORIG(hook, mapex_ext4_move_t);
+	struct inode *inode = file_inode(orig_file);
+	unsigned int bits = inode->i_blkbits;
+	struct mapex_rw_set *s = NULL;
+	int ret;
+
+	mapex_wrapper_enter();
+	/* beyond these ext4 refuses the call */
+	if (len <= (U64_MAX >> bits) && orig_blk <= (U64_MAX >> bits) &&
+	    donor_blk <= (U64_MAX >> bits))
+		s = mapex_pair_take(p, inode, MAPEX_MODE_INVAL, orig_blk << bits,
+				    mapex_end_of(orig_blk << bits, len << bits),
+				    file_inode(donor_file), MAPEX_MODE_INVAL,
+				    donor_blk << bits,
+				    mapex_end_of(donor_blk << bits, len << bits));
+	if (IS_ERR(s)) {
+		ret = PTR_ERR(s);
+	} else {
+		ret = orig(orig_file, donor_file, orig_blk, donor_blk, len,
+			   moved_len);
+		mapex_pair_drop(s);
 	}
-	ret = orig(file, cmd, arg);
-	mapex_set_release(s, NULL);
-	goto out;
-unguarded:
-	ret = orig(file, cmd, arg);
-out:
-	kfree(s);
-	for (i = 0; i < 2; i++)
-		if (f[i])
-			fput(f[i]);
+	mapex_wrapper_leave();
+	return ret;
+}
+
+/*
+ * btrfs_defrag_file(), for BTRFS_IOC_DEFRAG(_RANGE) and autodefrag (the
+ * cleaner thread): reads [range->start, +range->len) into the page cache
+ * and dirties it, a page-cache user like a buffered write.
+ */
+int mapex_btrfs_defrag(struct mapex_profile *p, struct mapex_hook *hook,
+		       struct inode *inode, struct file_ra_state *ra,
+		       struct btrfs_ioctl_defrag_range_args *range,
+		       u64 newer_than, unsigned long max_to_defrag)
+{
+	mapex_btrfs_defrag_t orig = MAPEX_ORIG(hook, mapex_btrfs_defrag_t);
+	struct mapex_rw_set *s;
+	int ret;
+
+	mapex_wrapper_enter();
+	s = mapex_pair_take(p, inode, MAPEX_MODE_BUFFERED, range->start,
+			    mapex_end_of(range->start, range->len), NULL, 0, 0,
+			    0);
+	if (IS_ERR(s)) {
+		ret = PTR_ERR(s);
+	} else {
+		ret = orig(inode, ra, range, newer_than, max_to_defrag);
+		mapex_pair_drop(s);
+	}
 	mapex_wrapper_leave();
 	return ret;
 }

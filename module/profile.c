@@ -56,14 +56,7 @@ static __maybe_unused loff_t fs##_remap_wrap(struct file *in, loff_t pos_in, \
 	struct mapex_profile *p = &mapex_profiles[idx];			\
 	return mapex_remap(p, &p->hooks[MAPEX_ENTRY_REMAP], in, pos_in, out, \
 			   pos_out, len, flags);			\
-}									\
-static long fs##_ioctl_wrap(struct file *file, unsigned int cmd,	\
-			    unsigned long arg)				\
-{									\
-	struct mapex_profile *p = &mapex_profiles[idx];			\
-	return mapex_ioctl(p, &p->hooks[MAPEX_ENTRY_IOCTL], file, cmd, arg); \
 }
-
 enum { MAPEX_FS_EXT4, MAPEX_FS_XFS, MAPEX_FS_BTRFS };
 MAPEX_FS_WRAPPERS(ext4, MAPEX_FS_EXT4)
 MAPEX_FS_WRAPPERS(xfs, MAPEX_FS_XFS)
@@ -77,12 +70,47 @@ static vm_fault_t xfs_fault_wrap(struct vm_fault *vmf)
 }
 MAPEX_FS_WRAPPERS(btrfs, MAPEX_FS_BTRFS)
 
-#define MAPEX_HOOK(sym, fn)	{ .symbol = sym, .wrapper = fn }
+/* The functions that move or rewrite extents: one per filesystem. */
+static int xfs_swapext_wrap(void *sxp)
+{
+	struct mapex_profile *p = &mapex_profiles[MAPEX_FS_XFS];
+
+	return mapex_xfs_swapext(p, &p->hooks[MAPEX_ENTRY_MOVE_EXTENTS], sxp);
+}
+
+static int xfs_exchange_range_wrap(void *fxr)
+{
+	struct mapex_profile *p = &mapex_profiles[MAPEX_FS_XFS];
+
+	return mapex_xfs_exchange_range(p, &p->hooks[MAPEX_ENTRY_EXCHANGE_RANGE],
+					fxr);
+}
+
+static int ext4_move_extents_wrap(struct file *orig_file,
+				  struct file *donor_file, u64 orig_blk,
+				  u64 donor_blk, u64 len, u64 *moved_len)
+{
+	struct mapex_profile *p = &mapex_profiles[MAPEX_FS_EXT4];
+
+	return mapex_ext4_move_extents(p, &p->hooks[MAPEX_ENTRY_MOVE_EXTENTS],
+				       orig_file, donor_file, orig_blk,
+				       donor_blk, len, moved_len);
+}
+
+static int btrfs_defrag_wrap(struct inode *inode, struct file_ra_state *ra,
+			     struct btrfs_ioctl_defrag_range_args *range,
+			     u64 newer_than, unsigned long max_to_defrag)
+{
+	struct mapex_profile *p = &mapex_profiles[MAPEX_FS_BTRFS];
+
+	return mapex_btrfs_defrag(p, &p->hooks[MAPEX_ENTRY_MOVE_EXTENTS], inode,
+				  ra, range, newer_than, max_to_defrag);
+}
+
 
 struct mapex_profile mapex_profiles[] = {
 	[MAPEX_FS_EXT4] = {
 		.fstype = "ext4", .module = "ext4", .shares_fault = true,
-		.ioctl_ranges = mapex_ext4_ioctl_ranges,
 		.hooks = {
 			MAPEX_HOOK("ext4_file_read_iter", ext4_read_iter_wrap),
 			MAPEX_HOOK("ext4_file_write_iter", ext4_write_iter_wrap),
@@ -90,13 +118,12 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK("ext4_page_mkwrite", ext4_page_mkwrite_wrap),
 			MAPEX_HOOK("ext4_fallocate", ext4_fallocate_wrap),
 			MAPEX_HOOK(NULL, NULL),	/* no reflink */
-			{ .symbol = "ext4_ioctl", .wrapper = ext4_ioctl_wrap,
-			  .wants = mapex_ioctl_wanted },
+			MAPEX_HOOK("ext4_move_extents", ext4_move_extents_wrap),
+			MAPEX_HOOK(NULL, NULL),	/* no exchange range */
 		},
 	},
 	[MAPEX_FS_XFS] = {
 		.fstype = "xfs", .module = "xfs",
-		.ioctl_ranges = mapex_xfs_ioctl_ranges,
 		.hooks = {
 			MAPEX_HOOK("xfs_file_read_iter", xfs_read_iter_wrap),
 			MAPEX_HOOK("xfs_file_write_iter", xfs_write_iter_wrap),
@@ -104,13 +131,14 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK("xfs_filemap_page_mkwrite", xfs_page_mkwrite_wrap),
 			MAPEX_HOOK("xfs_file_fallocate", xfs_fallocate_wrap),
 			MAPEX_HOOK("xfs_file_remap_range", xfs_remap_wrap),
-			{ .symbol = "xfs_file_ioctl", .wrapper = xfs_ioctl_wrap,
-			  .wants = mapex_ioctl_wanted },
+			MAPEX_HOOK("xfs_ioc_swapext", xfs_swapext_wrap),
+			{ .symbol = "xfs_exchrange_contents",
+			  .wrapper = xfs_exchange_range_wrap,
+			  .may_be_absent = true },
 		},
 	},
 	[MAPEX_FS_BTRFS] = {
 		.fstype = "btrfs", .module = "btrfs", .shares_fault = true,
-		.ioctl_ranges = mapex_btrfs_ioctl_ranges,
 		.hooks = {
 			MAPEX_HOOK("btrfs_file_read_iter", btrfs_read_iter_wrap),
 			MAPEX_HOOK("btrfs_file_write_iter", btrfs_write_iter_wrap),
@@ -118,8 +146,8 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK("btrfs_page_mkwrite", btrfs_page_mkwrite_wrap),
 			MAPEX_HOOK("btrfs_fallocate", btrfs_fallocate_wrap),
 			MAPEX_HOOK("btrfs_remap_file_range", btrfs_remap_wrap),
-			{ .symbol = "btrfs_ioctl", .wrapper = btrfs_ioctl_wrap,
-			  .wants = mapex_ioctl_wanted },
+			MAPEX_HOOK("btrfs_defrag_file", btrfs_defrag_wrap),
+			MAPEX_HOOK(NULL, NULL),	/* no exchange range */
 		},
 	},
 };
@@ -241,7 +269,9 @@ int mapex_profile_show_hooks(struct mapex_profile *p, char *buf)
 	for (i = 0; i < MAPEX_NR_ENTRIES; i++)
 		if (p->hooks[i].symbol)
 			len += mapex_show_hook(buf, len, &p->hooks[i], "entry",
-					       idle);
+					       p->hooked &&
+					       p->hooks[i].may_be_absent ?
+					       "absent" : idle);
 	for (i = 0; i < MAPEX_NR_CORE_HOOKS; i++) {
 		const struct mapex_hook *h = &mapex_core_hooks[i];
 
@@ -323,7 +353,7 @@ static int mapex_profile_hook(struct mapex_profile *p, struct module *owner)
 	}
 
 	for (i = 0; i < MAPEX_NR_ENTRIES; i++) {
-		if (!p->hooks[i].symbol)
+		if (!p->hooks[i].symbol || mapex_hook_absent(&p->hooks[i]))
 			continue;
 		err = mapex_hooks_install(&p->hooks[i], 1);
 		if (err) {
@@ -524,13 +554,22 @@ int mapex_interpose_init(void)
 				    ARRAY_SIZE(mapex_truncate_hooks));
 		pr_info("truncates are taken in vfs_truncate and ftruncate instead\n");
 	}
-	mutex_lock(&mapex_profiles_mutex);
+	/*
+	 * The notifier goes in first and outside mapex_profiles_mutex: the
+	 * module loader calls it with module_notify_list's rwsem held, and
+	 * it takes mapex_profiles_mutex, so registering under the mutex
+	 * would order the two both ways (lockdep saw it).  A module that
+	 * comes in between is hooked by the notifier; the scan skips it.
+	 */
 	err = register_module_notifier(&mapex_module_nb);
+	if (err)
+		goto out_core;
+	mutex_lock(&mapex_profiles_mutex);
 	for (i = 0; !err && i < mapex_nr_profiles; i++) {
 		struct mapex_profile *p = &mapex_profiles[i];
 
 		/* Not loaded yet: the notifier hooks it when it comes. */
-		if (p->selected &&
+		if (p->selected && !p->hooked &&
 		    mapex_symbol_exists(p->hooks[MAPEX_ENTRY_READ_ITER].symbol))
 			err = mapex_profile_hook(p, NULL);
 	}
@@ -539,14 +578,16 @@ int mapex_interpose_init(void)
 			mapex_profile_unhook(&mapex_profiles[i]);
 		mutex_unlock(&mapex_profiles_mutex);
 		unregister_module_notifier(&mapex_module_nb);
-		mapex_hooks_remove(mapex_truncate_hooks,
-				   ARRAY_SIZE(mapex_truncate_hooks));
-		mapex_hooks_remove(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
-		mapex_hooks_drain();
-		goto out_stats;
+		goto out_core;
 	}
 	mutex_unlock(&mapex_profiles_mutex);
 	return 0;
+
+out_core:
+	mapex_hooks_remove(mapex_truncate_hooks,
+			   ARRAY_SIZE(mapex_truncate_hooks));
+	mapex_hooks_remove(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
+	mapex_hooks_drain();
 
 out_stats:
 	for (i = 0; i < mapex_nr_profiles; i++) {

@@ -192,18 +192,24 @@ static inline bool mapex_compatible(const struct mapex_lock_class *cls,
 
 /*
  * lockdep annotation of a grant: exclusive for the class's excl_modes,
- * shared otherwise, recursive shared for nested requests and sets.
+ * shared otherwise, in lockdep subclass @subclass (a set's position: the
+ * ranges of a set are taken in one order, like inode_lock_nested()).  A
+ * nested trylock (a request of a task that holds ranges, granted only if
+ * it fits) is a recursive shared acquisition: it never waits, so it adds
+ * no dependency.
  */
 static __always_inline void mapex_dep_acquire(struct mapex_lock_class *cls,
-					      unsigned int mode, int trylock,
-					      bool nested, unsigned long ip)
+					      unsigned int mode,
+					      unsigned int subclass,
+					      int trylock, bool nested,
+					      unsigned long ip)
 {
 	if (nested)
 		lock_acquire_shared_recursive(&cls->dep_map, 0, trylock, NULL, ip);
 	else if (cls->excl_modes & MAPEX_M(mode))
-		lock_acquire_exclusive(&cls->dep_map, 0, trylock, NULL, ip);
+		lock_acquire_exclusive(&cls->dep_map, subclass, trylock, NULL, ip);
 	else
-		lock_acquire_shared(&cls->dep_map, 0, trylock, NULL, ip);
+		lock_acquire_shared(&cls->dep_map, subclass, trylock, NULL, ip);
 }
 
 /* The owner's lockdep release, unless the range was handed over. */
@@ -506,7 +512,8 @@ static int mapex_range_wait(struct mapex_lock_class *cls,
 static noinline int mapex_range_lock_busy(struct mapex_lock_class *cls,
 					  struct mapex_rl_bucket *b,
 					  struct mapex_range *r,
-					  unsigned int state, bool nested)
+					  unsigned int state,
+					  unsigned int subclass)
 {
 	struct mapex_range *it, *blocker = NULL;
 	unsigned int holder_mode = MAPEX_MODE_NONE;
@@ -522,7 +529,7 @@ static noinline int mapex_range_lock_busy(struct mapex_lock_class *cls,
 				 it->state == MAPEX_RS_GRANTED))
 			blocker = it;
 	}
-	mapex_dep_acquire(cls, r->mode, 0, nested, _RET_IP_);
+	mapex_dep_acquire(cls, r->mode, subclass, 0, false, _RET_IP_);
 	if (!blocking) {
 		mapex_insert_locked(b, r, MAPEX_RS_GRANTED);
 		mapex_bucket_unlock(b);
@@ -547,7 +554,8 @@ static __always_inline int __mapex_range_lock(struct mapex_lock_table *t,
 					      struct mapex_range *r,
 					      u64 start, u64 end,
 					      unsigned int mode,
-					      unsigned int state, bool nested)
+					      unsigned int state,
+					      unsigned int subclass)
 {
 	struct mapex_lock_class *cls = t->cls;
 	struct mapex_rl_bucket *b;
@@ -559,8 +567,8 @@ static __always_inline int __mapex_range_lock(struct mapex_lock_table *t,
 		return ret;
 	b = mapex_bucket(t, key);
 	if (unlikely(!mapex_lone_trylock(b, r)))
-		return mapex_range_lock_busy(cls, b, r, state, nested);
-	mapex_dep_acquire(cls, mode, 0, nested, _RET_IP_);
+		return mapex_range_lock_busy(cls, b, r, state, subclass);
+	mapex_dep_acquire(cls, mode, subclass, 0, false, _RET_IP_);
 	this_cpu_inc(cls->pcpu->acquired[mode]);
 	return 0;
 }
@@ -570,23 +578,23 @@ int mapex_range_lock(struct mapex_lock_table *t, const void *key,
 		     unsigned int mode)
 {
 	return __mapex_range_lock(t, key, r, start, end, mode,
-				  TASK_UNINTERRUPTIBLE, false);
+				  TASK_UNINTERRUPTIBLE, 0);
 }
 
 int mapex_range_lock_killable(struct mapex_lock_table *t, const void *key,
 			      struct mapex_range *r, u64 start, u64 end,
 			      unsigned int mode)
 {
-	return __mapex_range_lock(t, key, r, start, end, mode, TASK_KILLABLE,
-				  false);
+	return __mapex_range_lock(t, key, r, start, end, mode, TASK_KILLABLE, 0);
 }
 
 int mapex_range_lock_killable_nested(struct mapex_lock_table *t,
 				     const void *key, struct mapex_range *r,
-				     u64 start, u64 end, unsigned int mode)
+				     u64 start, u64 end, unsigned int mode,
+				     unsigned int subclass)
 {
 	return __mapex_range_lock(t, key, r, start, end, mode, TASK_KILLABLE,
-				  true);
+				  subclass);
 }
 
 /*
@@ -645,7 +653,7 @@ static __always_inline int __mapex_range_trylock(struct mapex_lock_table *t,
 		}
 	}
 
-	mapex_dep_acquire(cls, mode, 1, nested, _RET_IP_);
+	mapex_dep_acquire(cls, mode, 0, 1, nested, _RET_IP_);
 	this_cpu_inc(cls->pcpu->acquired[mode]);
 	return 1;
 }

@@ -135,12 +135,14 @@ int mapex_range_lock_killable(struct mapex_lock_table *t, const void *key,
 			      unsigned int mode);
 /*
  * As mapex_range_lock_killable(), for a task that already holds ranges of
- * the class taken in a fixed order (a set, one shared-mode range per
- * object): annotated for lockdep as a recursive shared acquisition.
+ * the class taken in one fixed order (a set, one range per object, in
+ * object address order): @subclass is the range's position in that order
+ * (lockdep subclass, < MAX_LOCKDEP_SUBCLASSES), as for inode_lock_nested().
  */
 int mapex_range_lock_killable_nested(struct mapex_lock_table *t,
 				     const void *key, struct mapex_range *r,
-				     u64 start, u64 end, unsigned int mode);
+				     u64 start, u64 end, unsigned int mode,
+				     unsigned int subclass);
 /*
  * The owner hands a held range over to another context (asynchronous IO:
  * the completion unlocks it): lockdep no longer counts it as held by the

@@ -7,9 +7,13 @@
  * Lock ordering (the one list; docs/locking.md gives the reason for each
  * rule):
  *
- *   mapex range lock  (->read_iter, ->write_iter, ->fallocate, do_truncate,
+ *   sb_writers          (freeze protection: vfs_write, vfs_fallocate, the
+ *                        truncates, clone; an extent-moving ioctl's
+ *                        mnt_want_write_file, so those are hooked below it)
+ *   -> mapex range lock  (->read_iter, ->write_iter, ->fallocate, do_truncate,
  *                      ->fault and ->page_mkwrite when they may, the
- *                      deferred-fault task_work, a wrapper's fault-in step)
+ *                      deferred-fault task_work, a wrapper's fault-in step,
+ *                      the extent movers: module/inval.c)
  *     -> i_rwsem
  *       -> mmap_lock            (user copies and GUP inside IO)
  *         -> invalidate_lock
@@ -35,7 +39,13 @@
  *   4. Ranges are never taken under i_rwsem or invalidate_lock:
  *      truncate_pagecache*() and __iomap_dio_rw() are observed only
  *      (module/checkpoint.c).
- *   5. Spinlocks below are leaves and never nest in one another:
+ *   5. A range is never taken before freeze protection (sb_writers): a
+ *      wrapper sits where the filesystem already holds it.  The lockdep
+ *      kernel found the reverse in 0.4.0's ioctl hooks (docs/locking.md,
+ *      rule 13).
+ *   6. The module notifier chain's rwsem ranks above mapex_profiles_mutex
+ *      (module/profile.c; rule 12).
+ *   7. Spinlocks below are leaves and never nest in one another:
  *      mapex_hold_bucket.lock (hold.c), the range lock's bucket lock
  *      (rangelock.c, which has its own list), mapex_aio_lock (aio.c).
  */
@@ -159,22 +169,21 @@ int mapex_acquire_once(struct mapex_hold *h)
  * unguarded).  On 0 and errors @h stays registered in state WAITING or
  * NONE; mapex_release() unregisters in every case.
  */
-/* Wait for @h's range; @in_set: not the first range of a set (lockdep). */
-static int mapex_acquire_wait(struct mapex_hold *h, bool nowait, bool in_set)
+/*
+ * Wait for @h's range; @pos: its position in a set (0: the first range,
+ * or not in a set), the lockdep subclass of the grant.
+ */
+static int mapex_acquire_wait(struct mapex_hold *h, bool nowait,
+			      unsigned int pos)
 {
 	int ret;
 
 	if (nowait)
 		return mapex_acquire_once(h);
 	WRITE_ONCE(h->state, MAPEX_HOLD_WAITING);
-	if (in_set)
-		ret = mapex_range_lock_killable_nested(&mapex_table, h->inode,
-						       &h->range, h->start,
-						       h->end, h->mode);
-	else
-		ret = mapex_range_lock_killable(&mapex_table, h->inode,
-						&h->range, h->start, h->end,
-						h->mode);
+	ret = mapex_range_lock_killable_nested(&mapex_table, h->inode,
+					       &h->range, h->start, h->end,
+					       h->mode, pos);
 	if (ret == -EINTR)
 		return -EINTR;
 	if (ret == 0)
@@ -192,7 +201,7 @@ int mapex_acquire(struct mapex_hold *h, bool nowait)
 		mapex_refuse(h);
 		return -EDEADLK;
 	}
-	return mapex_acquire_wait(h, nowait, false);
+	return mapex_acquire_wait(h, nowait, 0);
 }
 
 /*
@@ -200,10 +209,11 @@ int mapex_acquire(struct mapex_hold *h, bool nowait)
  * address order by a task that holds nothing but the set's earlier
  * ranges: it may wait (rule 1).  As mapex_acquire() otherwise.
  */
-int mapex_acquire_ordered(struct mapex_hold *h, bool nowait)
+int mapex_acquire_ordered(struct mapex_hold *h, bool nowait,
+			  unsigned int pos)
 {
 	mapex_hold_register(h);
-	return mapex_acquire_wait(h, nowait, true);
+	return mapex_acquire_wait(h, nowait, pos);
 }
 
 void mapex_unlock_hold(struct mapex_hold *h)
