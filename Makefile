@@ -4,7 +4,11 @@
 #                                       KERNEL or KDIR: for the running kernel
 #   make install | modules_install      install it under updates/ and depmod
 #   make deb                            mapex-dkms and mapex-tools .debs
-#   make check [KERNEL=...]             the whole test suite (setup included)
+#   make check [KERNEL=...]             the whole test suite (setup included;
+#                                       the debug kernel's VM suite too when
+#                                       scripts/debug-kernel has built it)
+#   make check-debug                    build the debug kernel if needed, run
+#                                       the VM suite on it (docs/development.md)
 #   make demo                           the story: race, mapex, no race
 #   make unit | vmtest | bench | races | clean
 # Installing for users: docs/install.md.
@@ -27,7 +31,7 @@ endif
 INSTALL_MOD_PATH ?= $(DESTDIR)
 INSTALL_MOD_DIR ?= updates
 
-.PHONY: all module tools install modules_install deb setup check unit vmtest harness bench races demo clean
+.PHONY: all module tools install modules_install deb setup check check-debug unit vmtest harness bench races demo clean
 
 all: module tools
 
@@ -52,6 +56,11 @@ setup:
 
 check:
 	scripts/check $(CHECK_KERNELS)
+
+# The lockdep+KASAN kernel: built once (about 2 h on 2 cores), then cached.
+check-debug: setup
+	scripts/debug-kernel
+	scripts/check --kernel debug --only build --only vm
 
 unit:
 	scripts/check --only unit

@@ -10,11 +10,15 @@ vm() { "$proj/scripts/vm-run" --kernel "$kernel" "$@"; }
 t=harness/$kernel
 ok() { echo "PASS: $t/$1"; }
 bad() { echo "FAIL: $t/$1 ${2:-}"; }
+errf=$(mktemp)
+trap 'rm -f "$errf"' EXIT
+# vm-run's verdict from its stderr in $errf: why it failed, on one line.
+why() { grep -a -A1 '^vm-run: FAILED: ' "$errf" | head -n 2 | tr '\n' ' '; }
 
 out=$(vm --fs none -- uname -r 2>/dev/null)
 [ "$out" = "$release" ] && ok uname || bad uname "got '$out', want '$release'"
 
-vm --fs none -- true 2>/dev/null && ok exit-0 || bad exit-0 "rc=$?"
+vm --fs none -- true 2>"$errf" && ok exit-0 || bad exit-0 "rc=$? $(why)"
 vm --fs none -- sh -c 'exit 3' 2>/dev/null
 rc=$?; [ $rc = 3 ] && ok exit-3 || bad exit-3 "rc=$rc"
 
@@ -36,12 +40,23 @@ else
 	bad timeout-kills "rc=$rc after $((SECONDS - start))s"
 fi
 
+# A kernel that dies before the command starts is booted once more, and
+# the retry is reported; the command's own result stands.
+out=$(MAPEX_VM_TEST_DIE_ONCE=1 vm --fs none -- echo second-boot 2>"$errf")
+rc=$?
+if [ $rc = 0 ] && grep -q '^RETRY: .*before the command started.*Kernel panic' <<<"$out" &&
+   [ "$(tail -n 1 <<<"$out")" = second-boot ]; then
+	ok retry-death-before-command
+else
+	bad retry-death-before-command "rc=$rc out=$(tr '\n' ' ' <<<"$out") $(why)"
+fi
+
 for fs in ext4 xfs btrfs; do
-	out=$(vm --fs "$fs" -- sh -c 'insmod "$MAPEX_KO" && cat /sys/kernel/mapex/version && rmmod mapex && findmnt -no FSTYPE /mnt/scratch' 2>/dev/null)
+	out=$(vm --fs "$fs" -- sh -c 'insmod "$MAPEX_KO" && cat /sys/kernel/mapex/version && rmmod mapex && findmnt -no FSTYPE /mnt/scratch' 2>"$errf")
 	rc=$?
 	if [ $rc = 0 ] && [ "$(tail -n 1 <<<"$out")" = "$fs" ] && grep -qE '^[0-9]+\.[0-9]+\.[0-9]+$' <<<"$out"; then
 		ok "insmod-$fs"
 	else
-		bad "insmod-$fs" "rc=$rc out=$(tr '\n' ' ' <<<"$out")"
+		bad "insmod-$fs" "rc=$rc out=$(tr '\n' ' ' <<<"$out") $(why)"
 	fi
 done
