@@ -104,17 +104,6 @@ enum mapex_core_hook {
 };
 extern struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS];
 
-/*
- * Where truncates are taken when do_truncate cannot be hooked (its ENDBR
- * is sealed on IBT machines): callers whose ENDBR survives.
- */
-enum mapex_truncate_hook {
-	MAPEX_TRUNC_VFS_TRUNCATE,	/* truncate(2) and in-kernel callers */
-	MAPEX_TRUNC_SYS_FTRUNCATE,	/* ftruncate(2), x86-64 entry */
-	MAPEX_NR_TRUNC_HOOKS,
-};
-extern struct mapex_hook mapex_truncate_hooks[MAPEX_NR_TRUNC_HOOKS];
-
 /* ---- requests (module/request.c) ---------------------------------------- */
 
 void mapex_span(const struct inode *inode, u64 *start, u64 *end);
@@ -176,8 +165,6 @@ long mapex_fallocate(struct mapex_profile *p, struct mapex_hook *hook,
 		     struct file *file, int mode, loff_t off, loff_t len);
 int mapex_do_truncate_wrap(void *idmap, struct dentry *dentry, loff_t length,
 			   unsigned int time_attrs, struct file *filp);
-int mapex_vfs_truncate_wrap(const struct path *path, loff_t length);
-long mapex_sys_ftruncate_wrap(const struct pt_regs *regs);
 loff_t mapex_remap(struct mapex_profile *p, struct mapex_hook *hook,
 		   struct file *file_in, loff_t pos_in, struct file *file_out,
 		   loff_t pos_out, loff_t len, unsigned int remap_flags);

@@ -2,10 +2,9 @@
 /*
  * module/inval.c - the operations that drop cached pages and take INVAL:
  * the ->fallocate wrapper (punch, zero, collapse, insert, and growing the
- * size), the truncate wrappers (do_truncate, or where that cannot be
- * hooked under IBT, vfs_truncate and the ftruncate system call), and the
- * ->remap_file_range wrapper
- * (reflink, dedupe: the destination's cache is dropped), and the wrappers
+ * size), the do_truncate wrapper (left out where IBT seals it: truncates
+ * are then only counted), the ->remap_file_range wrapper (reflink,
+ * dedupe: the destination's cache is dropped), and the wrappers
  * of the functions that move extents under the page cache (xfs swapext
  * and exchange range, ext4 move_ext: INVAL on both files) or rewrite a
  * range through it (btrfs defrag: BUFFERED).  fallocate and truncate
@@ -184,54 +183,6 @@ int mapex_do_truncate_wrap(void *idmap, struct dentry *dentry, loff_t length,
 	ret = got < 0 ? got : orig(idmap, dentry, length, time_attrs, filp);
 	if (got > 0)
 		mapex_release(&h);
-	mapex_wrapper_leave();
-	return ret;
-}
-
-/* Without do_truncate (IBT): truncate(2) and in-kernel path truncates. */
-int mapex_vfs_truncate_wrap(const struct path *path, loff_t length)
-{
-	typedef int (*vfs_truncate_t)(const struct path *, loff_t);
-	vfs_truncate_t orig =
-		MAPEX_ORIG(&mapex_truncate_hooks[MAPEX_TRUNC_VFS_TRUNCATE],
-			   vfs_truncate_t);
-	struct mapex_hold h;
-	int ret, got;
-
-	mapex_wrapper_enter();
-	got = mapex_truncate_lock(&h, d_inode(path->dentry), length);
-	ret = got < 0 ? got : orig(path, length);
-	if (got > 0)
-		mapex_release(&h);
-	mapex_wrapper_leave();
-	return ret;
-}
-
-/*
- * Without do_truncate (IBT): ftruncate(2).  The file is looked up here
- * and again by the system call; if the descriptor is replaced in between,
- * the truncate runs on a file this range does not cover, and the
- * truncate_pagecache checkpoint counts it.
- */
-long mapex_sys_ftruncate_wrap(const struct pt_regs *regs)
-{
-	typedef long (*sys_ftruncate_t)(const struct pt_regs *);
-	sys_ftruncate_t orig =
-		MAPEX_ORIG(&mapex_truncate_hooks[MAPEX_TRUNC_SYS_FTRUNCATE],
-			   sys_ftruncate_t);
-	struct file *file = fget((unsigned int)regs->di);
-	struct mapex_hold h;
-	long ret;
-	int got = 0;
-
-	mapex_wrapper_enter();
-	if (file)
-		got = mapex_truncate_lock(&h, file_inode(file), (loff_t)regs->si);
-	ret = got < 0 ? got : orig(regs);
-	if (got > 0)
-		mapex_release(&h);
-	if (file)
-		fput(file);
 	mapex_wrapper_leave();
 	return ret;
 }

@@ -177,20 +177,6 @@ struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS] = {
 		.id = MAPEX_CP_DIRTY_FOLIO, .optional = true },
 };
 
-/*
- * Installed only when do_truncate stays out (its ENDBR sealed under IBT):
- * each of these is address-taken (exported, or in the system call table),
- * so its original stays callable.  O_TRUNC opens and io_uring's ftruncate
- * reach do_truncate without them; truncate_pagecache counts those.
- */
-struct mapex_hook mapex_truncate_hooks[MAPEX_NR_TRUNC_HOOKS] = {
-	[MAPEX_TRUNC_VFS_TRUNCATE] = {
-		.symbol = "vfs_truncate", .wrapper = mapex_vfs_truncate_wrap,
-		.optional = true },
-	[MAPEX_TRUNC_SYS_FTRUNCATE] = {
-		.symbol = "__x64_sys_ftruncate",
-		.wrapper = mapex_sys_ftruncate_wrap, .optional = true },
-};
 
 /* Test knob: behave as on an IBT machine where do_truncate is sealed. */
 static bool test_seal_do_truncate;
@@ -260,7 +246,6 @@ static int mapex_show_hook(char *buf, int len, const struct mapex_hook *h,
 
 int mapex_profile_show_hooks(struct mapex_profile *p, char *buf)
 {
-	bool trunc_core = mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE].installed;
 	const char *idle = p->hook_error ? "removed" : "not-loaded";
 	unsigned int i;
 	int len = 0;
@@ -281,10 +266,6 @@ int mapex_profile_show_hooks(struct mapex_profile *p, char *buf)
 				       h->wrapper ? "entry" : "checkpoint",
 				       "not-installed");
 	}
-	for (i = 0; i < MAPEX_NR_TRUNC_HOOKS; i++)
-		len += mapex_show_hook(buf, len, &mapex_truncate_hooks[i],
-				       "fallback", trunc_core ? "unused" :
-				       "not-installed");
 	mutex_unlock(&mapex_profiles_mutex);
 	return len;
 }
@@ -307,7 +288,7 @@ int mapex_profile_show_guarded(struct mapex_profile *p, char *buf)
 	else if (!p->hooked)
 		why = "no: filesystem not loaded yet (hooked when its module loads)";
 	else if (!mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE].installed)
-		why = "partial: do_truncate left out: truncate(2) and ftruncate(2) guarded, O_TRUNC opens and io_uring ftruncate only counted";
+		why = "partial: do_truncate left out: truncates are only counted (unguarded)";
 	ret = sysfs_emit(buf, "%s\n", why ? why : "yes");
 	mutex_unlock(&mapex_profiles_mutex);
 	return ret;
@@ -548,12 +529,15 @@ int mapex_interpose_init(void)
 	err = mapex_hooks_install(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
 	if (err)
 		goto out_stats;
-	if (!mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE].installed) {
-		/* optional hooks: this cannot fail */
-		mapex_hooks_install(mapex_truncate_hooks,
-				    ARRAY_SIZE(mapex_truncate_hooks));
-		pr_info("truncates are taken in vfs_truncate and ftruncate instead\n");
-	}
+	/*
+	 * Without do_truncate (its ENDBR sealed under IBT) truncates are only
+	 * counted at truncate_pagecache.  Its callers (vfs_truncate, the
+	 * ftruncate system call) cannot stand in for it: they take freeze
+	 * protection inside, and a range taken before it deadlocks against
+	 * fsfreeze (docs/locking.md, rule 13).
+	 */
+	if (!mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE].installed)
+		pr_info("do_truncate left out: truncates are only counted (unguarded)\n");
 	/*
 	 * The notifier goes in first and outside mapex_profiles_mutex: the
 	 * module loader calls it with module_notify_list's rwsem held, and
@@ -584,8 +568,6 @@ int mapex_interpose_init(void)
 	return 0;
 
 out_core:
-	mapex_hooks_remove(mapex_truncate_hooks,
-			   ARRAY_SIZE(mapex_truncate_hooks));
 	mapex_hooks_remove(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
 	mapex_hooks_drain();
 
@@ -607,7 +589,6 @@ void mapex_interpose_exit(void)
 	for (i = 0; i < mapex_nr_profiles; i++)
 		mapex_profile_unhook(&mapex_profiles[i]);
 	mutex_unlock(&mapex_profiles_mutex);
-	mapex_hooks_remove(mapex_truncate_hooks, ARRAY_SIZE(mapex_truncate_hooks));
 	mapex_hooks_remove(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
 	/* Sleeping wrappers and in-flight async IO finish before teardown. */
 	mapex_hooks_drain();
