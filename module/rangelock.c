@@ -529,10 +529,15 @@ static noinline int mapex_range_lock_busy(struct mapex_lock_class *cls,
 				 it->state == MAPEX_RS_GRANTED))
 			blocker = it;
 	}
-	mapex_dep_acquire(cls, r->mode, subclass, 0, false, _RET_IP_);
+	/*
+	 * lockdep hears of the acquisition only after the bucket lock is
+	 * dropped: the bucket lock is a leaf that checkpoints take under
+	 * invalidate_lock, and the range is never waited for under it.
+	 */
 	if (!blocking) {
 		mapex_insert_locked(b, r, MAPEX_RS_GRANTED);
 		mapex_bucket_unlock(b);
+		mapex_dep_acquire(cls, r->mode, subclass, 0, false, _RET_IP_);
 		this_cpu_inc(cls->pcpu->acquired[r->mode]);
 		return 0;
 	}
@@ -546,6 +551,7 @@ static noinline int mapex_range_lock_busy(struct mapex_lock_class *cls,
 	mapex_insert_locked(b, r, MAPEX_RS_WAITING);
 	mapex_bucket_unlock(b);
 
+	mapex_dep_acquire(cls, r->mode, subclass, 0, false, _RET_IP_);
 	return mapex_range_wait(cls, r, state, holder_mode, holder_pid);
 }
 
