@@ -12,7 +12,9 @@
  * runs meanwhile then fails its invalidation (cases 3 and 7, through DMA).
  * So such a read takes FAULT over the pages of F it will write, for as
  * long as the IO runs (until completion for asynchronous IO), besides its
- * own DIRECT_READ range: the set below.  A read into F's own mapping
+ * own DIRECT_READ range: the set below (and the block layer's late
+ * re-dirtying, after the set is gone, takes FAULT itself:
+ * module/redirty.c).  A read into F's own mapping
  * takes one FAULT range over the union (FAULT excludes what DIRECT_READ
  * excludes, and direct writes besides).
  *
@@ -130,16 +132,22 @@ static int mapex_set_add_vmas(struct mapex_rw_set **sp,
 	return err;
 }
 
-/* Order @s by inode address (a handful of entries: insertion sort). */
-static void mapex_set_sort(struct mapex_rw_set *s)
+/*
+ * Order @nr requests by inode address, the order a task that waits while
+ * holding takes them in (rule 1), moving @file[] (if any) along; a handful
+ * of entries: insertion sort.  Also module/redirty.c's.
+ */
+void mapex_holds_sort(struct mapex_hold *h, struct file **file,
+		      unsigned int nr)
 {
 	unsigned int i, j;
 
-	for (i = 1; i < s->nr; i++)
-		for (j = i; j > 0 && (unsigned long)s->h[j - 1].inode >
-				      (unsigned long)s->h[j].inode; j--) {
-			swap(s->h[j - 1], s->h[j]);
-			swap(s->file[j - 1], s->file[j]);
+	for (i = 1; i < nr; i++)
+		for (j = i; j > 0 && (unsigned long)h[j - 1].inode >
+				      (unsigned long)h[j].inode; j--) {
+			swap(h[j - 1], h[j]);
+			if (file)
+				swap(file[j - 1], file[j]);
 		}
 }
 
@@ -180,7 +188,7 @@ struct mapex_rw_set *mapex_buffer_set(const struct mapex_hold *own,
 	}
 	if (!s)
 		return NULL;
-	mapex_set_sort(s);
+	mapex_holds_sort(s->h, s->file, s->nr);
 	return s;
 }
 

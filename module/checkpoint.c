@@ -9,7 +9,10 @@
  * - the collision detector, where folios become dirty
  *   (__folio_mark_dirty): a folio dirtied under a direct write of
  *   *another* task.  That is the condition of cases 3 and 7 itself, whatever
- *   path led there, so it counts holes on paths nobody listed.
+ *   path led there, so it counts holes on paths nobody listed.  Writeback
+ *   that gives a folio back its dirty bit (folio_redirty_for_writepage:
+ *   ext4's journal commit does it under a direct write) dirties nothing
+ *   new, and is told apart by a wrapper here.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -24,6 +27,38 @@ static bool collision_check = true;
 module_param(collision_check, bool, 0644);
 MODULE_PARM_DESC(collision_check,
 		 "count folios dirtied under another task's direct write range (default: 1)");
+
+/*
+ * The folio this CPU is giving its dirty bit back to, inside
+ * folio_redirty_for_writepage() (with preemption off), or NULL.
+ */
+static DEFINE_PER_CPU(struct folio *, mapex_redirtying);
+
+typedef bool (*mapex_folio_redirty_t)(struct writeback_control *wbc,
+				      struct folio *folio);
+
+/*
+ * folio_redirty_for_writepage(): writeback cleared the dirty bit of @folio
+ * (locked all along) for IO it then did not start, and sets it again.  No
+ * data changed, so the collision detector lets it pass.  The original
+ * does not sleep (writepage calls it under the folio lock, and it only
+ * marks and accounts), so preemption stays off across it and the marker
+ * belongs to this very call.
+ */
+bool mapex_folio_redirty_wrap(struct writeback_control *wbc,
+			      struct folio *folio)
+{
+	struct mapex_hook *hook =
+		&mapex_core_hooks[MAPEX_CORE_FOLIO_REDIRTY];
+	bool ret;
+
+	preempt_disable();
+	this_cpu_write(mapex_redirtying, folio);
+	ret = MAPEX_ORIG(hook, mapex_folio_redirty_t)(wbc, folio);
+	this_cpu_write(mapex_redirtying, NULL);
+	preempt_enable();
+	return ret;
+}
 
 static void mapex_count_unguarded(struct mapex_profile *p, struct inode *inode,
 				  u64 start, u64 end, unsigned int mode,
@@ -105,6 +140,8 @@ void mapex_checkpoint(struct mapex_hook *hook, struct ftrace_regs *fregs)
 	case MAPEX_CP_DIRTY_FOLIO: {		/* (folio, mapping, warn) */
 		struct folio *folio = (struct folio *)a0;
 
+		if (this_cpu_read(mapex_redirtying) == folio)
+			return;		/* writeback's own, nothing new */
 		start = folio_pos(folio);
 		mapex_collision(hook, (struct address_space *)a1, start,
 				start + folio_size(folio));

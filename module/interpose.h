@@ -100,6 +100,8 @@ enum mapex_core_hook {
 	MAPEX_CORE_TRUNCATE_PAGECACHE_RANGE,
 	MAPEX_CORE_IOMAP_DIO_RW,
 	MAPEX_CORE_DIRTY_FOLIO,
+	MAPEX_CORE_FOLIO_REDIRTY,	/* writeback's own: checkpoint.c */
+	MAPEX_CORE_BIO_RELEASE_PAGES,	/* deferred re-dirtying: redirty.c */
 	MAPEX_NR_CORE_HOOKS,
 };
 extern struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS];
@@ -135,6 +137,8 @@ struct mapex_rw_set {
 
 struct mapex_rw_set *mapex_buffer_set(const struct mapex_hold *own,
 				      const struct iov_iter *iter, bool nowait);
+void mapex_holds_sort(struct mapex_hold *h, struct file **file,
+		      unsigned int nr);
 int mapex_set_acquire(struct mapex_rw_set *s, bool nowait);
 void mapex_set_disown(struct mapex_rw_set *s, struct mapex_hold *to);
 void mapex_set_release(struct mapex_rw_set *s, struct mapex_hold *to);
@@ -184,6 +188,14 @@ int mapex_btrfs_defrag(struct mapex_profile *p, struct mapex_hook *hook,
 		       u64 newer_than, unsigned long max_to_defrag);
 /* module/checkpoint.c */
 void mapex_checkpoint(struct mapex_hook *hook, struct ftrace_regs *fregs);
+struct writeback_control;
+struct folio;
+bool mapex_folio_redirty_wrap(struct writeback_control *wbc,
+			      struct folio *folio);
+/* module/redirty.c */
+struct bio;
+void mapex_bio_release_pages_wrap(struct bio *bio, bool mark_dirty);
+void mapex_redirty_init(void);
 
 #define MAPEX_DEV(inode)	((u32)(inode)->i_sb->s_dev)
 

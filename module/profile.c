@@ -175,6 +175,13 @@ struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS] = {
 	[MAPEX_CORE_DIRTY_FOLIO] = {
 		.symbol = "__folio_mark_dirty", .observe = mapex_checkpoint,
 		.id = MAPEX_CP_DIRTY_FOLIO, .optional = true },
+	/* writeback giving a folio its dirty bit back: not a collision */
+	[MAPEX_CORE_FOLIO_REDIRTY] =
+		MAPEX_HOOK("folio_redirty_for_writepage",
+			   mapex_folio_redirty_wrap),
+	/* a direct read's pages dirtied late, by bio_dirty_work */
+	[MAPEX_CORE_BIO_RELEASE_PAGES] =
+		MAPEX_HOOK("__bio_release_pages", mapex_bio_release_pages_wrap),
 };
 
 
@@ -524,6 +531,7 @@ int mapex_interpose_init(void)
 		p->enabled = p->selected && !p->disabled_at_load;
 	}
 
+	mapex_redirty_init();
 	mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE].seal_for_test =
 		test_seal_do_truncate;
 	err = mapex_hooks_install(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));

@@ -13,7 +13,8 @@
  *   -> mapex range lock  (->read_iter, ->write_iter, ->fallocate, do_truncate,
  *                      ->fault and ->page_mkwrite when they may, the
  *                      deferred-fault task_work, a wrapper's fault-in step,
- *                      the extent movers: module/inval.c)
+ *                      the extent movers: module/inval.c, bio_dirty_work's
+ *                      re-dirtying: module/redirty.c)
  *     -> i_rwsem
  *       -> mmap_lock            (user copies and GUP inside IO)
  *         -> invalidate_lock

@@ -32,7 +32,8 @@
 /*
  * Entry points that take the lock, reported as "op" in trace events:
  * ->read_iter, ->write_iter, ->fault, ->page_mkwrite, ->fallocate,
- * do_truncate, ->remap_file_range (reflink, dedupe).
+ * do_truncate, ->remap_file_range (reflink, dedupe), and the block
+ * layer's deferred re-dirtying of a direct read's pages (redirty).
  */
 #define MAPEX_OPS(EM, EMe)					\
 	EM(MAPEX_OP_READ,		read)			\
@@ -41,7 +42,8 @@
 	EM(MAPEX_OP_MKWRITE,		mkwrite)		\
 	EM(MAPEX_OP_FALLOCATE,		fallocate)		\
 	EM(MAPEX_OP_TRUNCATE,		truncate)		\
-	EMe(MAPEX_OP_REMAP,		remap)
+	EM(MAPEX_OP_REMAP,		remap)			\
+	EMe(MAPEX_OP_REDIRTY,		redirty)
 
 /*
  * Checkpoints that count operations arriving without the expected lock;

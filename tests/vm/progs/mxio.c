@@ -37,6 +37,11 @@
  *                 stands where SECONDS goes); "not supported" elsewhere
  *   move-ext FILE DONOR: one EXT4_IOC_MOVE_EXT (what e4defrag does) of
  *                 the first 16 blocks of DONOR into FILE
+ *   redirty       O_DIRECT reads of a second file (FILE-src) into a
+ *                 shared mapping of FILE, while another thread cleans
+ *                 FILE's pages (sync_file_range) so that the block layer
+ *                 dirties some of them again later, from its work item,
+ *                 and a third O_DIRECT-writes FILE over the same range
  *   mix           NPROC (default 2) processes, random buffered/direct/mmap
  *                 reads and writes, punch, zero, collapse/insert, truncate,
  *                 direct IO into mmaps, fsync
@@ -636,6 +641,93 @@ static int cmd_gap_zero(void)
 	return 0;
 }
 
+/* ---- a direct read's pages, dirtied late, against direct writes ---------- */
+
+#define RD_LEN		(2 * MB)
+#define RD_CHUNK	(256 * KB)
+
+static int rd_fd, rd_dfd;
+static atomic_long rd_syncs, rd_writes, rd_eio;
+
+static void *rd_cleaner(void *arg)
+{
+	(void)arg;
+	while (!expired()) {
+		if (sync_file_range(rd_fd, 0, RD_LEN, SYNC_FILE_RANGE_WRITE |
+				    SYNC_FILE_RANGE_WAIT_AFTER)) {
+			if (errno != EIO)
+				die("sync_file_range");
+			atomic_fetch_add(&rd_eio, 1);
+		}
+		atomic_fetch_add(&rd_syncs, 1);
+	}
+	return NULL;
+}
+
+static void *rd_writer(void *arg)
+{
+	char *buf = aligned_buf(RD_CHUNK);
+	unsigned int seed = 5;
+	off_t off;
+
+	(void)arg;
+	memset(buf, 'w', RD_CHUNK);
+	while (!expired()) {
+		ssize_t r;
+
+		off = (rand_r(&seed) % (RD_LEN / RD_CHUNK)) * RD_CHUNK;
+		r = pwrite(rd_dfd, buf, RD_CHUNK, off);
+		if (r != RD_CHUNK && !csum_error(r))
+			die("O_DIRECT pwrite at %lld", (long long)off);
+		atomic_fetch_add(&rd_writes, 1);
+	}
+	free(buf);
+	return NULL;
+}
+
+static int cmd_redirty(void)
+{
+	char src[4096];
+	unsigned int seed = 4;
+	pthread_t cleaner, writer;
+	long reads = 0;
+	int sfd;
+	char *m;
+
+	snprintf(src, sizeof(src), "%s-src", path);
+	rd_fd = open_file(0);
+	rd_dfd = open_file(O_DIRECT);
+	sfd = open(src, O_RDWR | O_CREAT, 0644);
+	if (sfd < 0)
+		die("open %s", src);
+	prepare(rd_fd, RD_LEN);
+	prepare(sfd, RD_LEN);
+	close(sfd);
+	sfd = open(src, O_RDONLY | O_DIRECT);
+	if (sfd < 0)
+		die("open %s O_DIRECT", src);
+	m = map_file(rd_fd, 0, RD_LEN);
+	pthread_create(&cleaner, NULL, rd_cleaner, NULL);
+	pthread_create(&writer, NULL, rd_writer, NULL);
+	while (!expired()) {
+		off_t off = (rand_r(&seed) % (RD_LEN / RD_CHUNK)) * RD_CHUNK;
+		ssize_t r = pread(sfd, m + off, RD_CHUNK, off);
+
+		if (r != RD_CHUNK && !csum_error(r))
+			die("O_DIRECT pread into the mapping at %lld",
+			    (long long)off);
+		reads++;
+	}
+	pthread_join(cleaner, NULL);
+	pthread_join(writer, NULL);
+	if (fdatasync(rd_fd) && errno == EIO)
+		atomic_fetch_add(&rd_eio, 1);
+	printf("mxio %s: %ld direct reads into the mapping, %ld direct writes, %ld syncs, %ld EIO\n",
+	       cmd, reads, atomic_load(&rd_writes), atomic_load(&rd_syncs),
+	       atomic_load(&rd_eio) + csum_errors);
+	return 0;
+}
+
 /* ---- one xfs exchange-range ----------------------------------------------- */
 
 struct mxio_exchange_range {	/* the ioctl's ABI, as xfs defines it */
@@ -969,7 +1061,7 @@ int main(int argc, char **argv)
 	double secs;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: mxio nest-read|nest-dio-read|nest-dio-write|write-punch|cross-dio|mmap-loop|fiemap|starve|kill|gap-zero|mix FILE SECONDS [NPROC]\n");
+		fprintf(stderr, "usage: mxio nest-read|nest-dio-read|nest-dio-write|write-punch|cross-dio|mmap-loop|fiemap|starve|kill|gap-zero|redirty|mix FILE SECONDS [NPROC]\n");
 		return 2;
 	}
 	cmd = argv[1];
@@ -1001,6 +1093,8 @@ int main(int argc, char **argv)
 		return cmd_exchange_range(argv[3]);
 	if (!strcmp(cmd, "gap-zero"))
 		return cmd_gap_zero();
+	if (!strcmp(cmd, "redirty"))
+		return cmd_redirty();
 	if (!strcmp(cmd, "mix"))
 		return cmd_mix(argc > 4 ? atoi(argv[4]) : 2);
 	fprintf(stderr, "mxio: unknown command '%s'\n", cmd);
