@@ -7,6 +7,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/err.h>
 #include <linux/kobject.h>
 #include <linux/module.h>
 #include <linux/security.h>
@@ -36,11 +37,13 @@ static int __init mapex_init(void)
 	 */
 	if (security_locked_down(LOCKDOWN_KPROBES)) {
 		pr_err("cannot load: kernel lockdown (confidentiality) refuses the kprobes mapex needs to find the functions it hooks; boot with lockdown=integrity\n");
-		return -EPERM;
+		err = -EPERM;
+		goto out_log;
 	}
+	err = -ENOMEM;
 	mapex_kobj = kobject_create_and_add("mapex", kernel_kobj);
 	if (!mapex_kobj)
-		return -ENOMEM;
+		goto out_log;
 	err = sysfs_create_file(mapex_kobj, &version_attr.attr);
 	if (err)
 		goto out_kobj;
@@ -57,6 +60,9 @@ out_interpose:
 	mapex_interpose_exit();
 out_kobj:
 	kobject_put(mapex_kobj);
+out_log:
+	/* every refusal ends on one line in the log, even a bare -ENOMEM */
+	pr_err("not loaded (%pe)\n", ERR_PTR(err));
 	return err;
 }
 

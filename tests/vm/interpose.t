@@ -321,6 +321,7 @@ fd = os.open(sys.argv[1], os.O_RDONLY)
 r = libc.syscall(313, fd, sys.argv[2].encode(), 0)	# finit_module
 print("ok" if r == 0 else errno.errorcode[ctypes.get_errno()])
 EOF
+mark=$(dmesg | wc -l)
 for param in filesystems=nosuchfs filesystems=ext4,nosuchfs filesystems=tmpfs; do
 	r=$(python3 "$TMP/finit.py" "$KO" "$param")
 	if [ "$r" = EINVAL ] && [ ! -e $SYS ] && [ ! -e /sys/module/mapex ]; then
@@ -330,6 +331,13 @@ for param in filesystems=nosuchfs filesystems=ext4,nosuchfs filesystems=tmpfs; d
 		[ -e /sys/module/mapex ] && rmmod mapex
 	fi
 done
+# Each refused load ends on one "not loaded" line in the kernel log.
+n=$(dmesg | tail -n +"$((mark + 1))" | grep -c 'mapex: not loaded (-EINVAL)')
+if [ "$n" = 3 ]; then
+	pass param-refusal-logged
+else
+	fail param-refusal-logged "$n of 3 refused loads logged 'mapex: not loaded (-EINVAL)'"
+fi
 if load filesystems=xfs; then
 	dirs=$(cd $SYS/fs && echo *)
 	if [ "$dirs" = xfs ] && [ -e $SYS/fs/xfs/enabled ] && [ -e $SYS/fs/xfs/stats ]; then

@@ -41,7 +41,8 @@
  *                 shared mapping of FILE, while another thread cleans
  *                 FILE's pages (sync_file_range) so that the block layer
  *                 dirties some of them again later, from its work item,
- *                 and a third O_DIRECT-writes FILE over the same range
+ *                 and a third O_DIRECT-writes FILE over the same range;
+ *                 EIO and EUCLEAN (btrfs checksums) are counted
  *   mix           NPROC (default 2) processes, random buffered/direct/mmap
  *                 reads and writes, punch, zero, collapse/insert, truncate,
  *                 direct IO into mmaps, fsync
@@ -653,12 +654,15 @@ static void *rd_cleaner(void *arg)
 {
 	(void)arg;
 	while (!expired()) {
-		if (sync_file_range(rd_fd, 0, RD_LEN, SYNC_FILE_RANGE_WRITE |
-				    SYNC_FILE_RANGE_WAIT_AFTER)) {
-			if (errno != EIO)
-				die("sync_file_range");
+		int r = sync_file_range(rd_fd, 0, RD_LEN,
+					SYNC_FILE_RANGE_WRITE |
+					SYNC_FILE_RANGE_WAIT_AFTER);
+
+		/* btrfs: EIO or EUCLEAN, see csum_error() */
+		if (r && errno != EIO && errno != EUCLEAN)
+			die("sync_file_range");
+		if (r)
 			atomic_fetch_add(&rd_eio, 1);
-		}
 		atomic_fetch_add(&rd_syncs, 1);
 	}
 	return NULL;
@@ -720,9 +724,9 @@ static int cmd_redirty(void)
 	}
 	pthread_join(cleaner, NULL);
 	pthread_join(writer, NULL);
-	if (fdatasync(rd_fd) && errno == EIO)
+	if (fdatasync(rd_fd) && (errno == EIO || errno == EUCLEAN))
 		atomic_fetch_add(&rd_eio, 1);
-	printf("mxio %s: %ld direct reads into the mapping, %ld direct writes, %ld syncs, %ld EIO\n",
+	printf("mxio %s: %ld direct reads into the mapping, %ld direct writes, %ld syncs, %ld EIO/EUCLEAN\n",
 	       cmd, reads, atomic_load(&rd_writes), atomic_load(&rd_syncs),
 	       atomic_load(&rd_eio) + csum_errors);
 	return 0;
