@@ -59,6 +59,26 @@ static void mapex_iter_segment(const struct iov_iter *i, unsigned long *addr,
 }
 
 /*
+ * Widen the request on @inode among @nr requests to cover [start, end):
+ * that request, or NULL if there is none.  Also module/redirty.c's.
+ */
+struct mapex_hold *mapex_holds_widen(struct mapex_hold *h, unsigned int nr,
+				     const struct inode *inode, u64 start,
+				     u64 end)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		if (h[i].inode != inode)
+			continue;
+		h[i].start = min(h[i].start, start);
+		h[i].end = max(h[i].end, end);
+		return &h[i];
+	}
+	return NULL;
+}
+
+/*
  * Add [start, end) of @file to the set *@sp, merged with its inode's
  * entry; the set is allocated at the first file (most direct reads have
  * none), with @own as its first entry.  -ENOMEM, or 0.
@@ -69,7 +89,7 @@ static int mapex_set_add(struct mapex_rw_set **sp, const struct mapex_hold *own,
 {
 	struct inode *inode = file_inode(file);
 	struct mapex_rw_set *s = *sp;
-	unsigned int i;
+	struct mapex_hold *h;
 
 	if (!s) {
 		s = kzalloc(sizeof(*s), gfp);
@@ -80,15 +100,10 @@ static int mapex_set_add(struct mapex_rw_set **sp, const struct mapex_hold *own,
 		*sp = s;
 	}
 	mapex_span(inode, &start, &end);
-	for (i = 0; i < s->nr; i++) {
-		struct mapex_hold *h = &s->h[i];
-
-		if (h->inode != inode)
-			continue;
+	h = mapex_holds_widen(s->h, s->nr, inode, start, end);
+	if (h) {
 		/* the call's own inode: one FAULT range over both */
 		h->mode = MAPEX_MODE_FAULT;
-		h->start = min(h->start, start);
-		h->end = max(h->end, end);
 		return 0;
 	}
 	if (s->nr == MAPEX_SET_MAX) {

@@ -137,6 +137,9 @@ struct mapex_rw_set {
 
 struct mapex_rw_set *mapex_buffer_set(const struct mapex_hold *own,
 				      const struct iov_iter *iter, bool nowait);
+struct mapex_hold *mapex_holds_widen(struct mapex_hold *h, unsigned int nr,
+				     const struct inode *inode, u64 start,
+				     u64 end);
 void mapex_holds_sort(struct mapex_hold *h, struct file **file,
 		      unsigned int nr);
 int mapex_set_acquire(struct mapex_rw_set *s, bool nowait);

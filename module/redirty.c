@@ -29,8 +29,10 @@
  * shuts the filesystem down.
  *
  * Lock ordering: the worker holds nothing when it waits for its ranges
- * (it runs a work item of its own), and takes folio locks only before or
- * after them, never across; module/request.c has the list.
+ * (it runs a work item of its own).  Before them it takes each folio lock
+ * alone and waits on nothing under it; under them the original locks the
+ * folios, range -> folio lock as for any page-cache user (the list is in
+ * module/request.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -60,24 +62,6 @@ static bool mapex_in_bio_dirty_work(void)
 	       (unsigned long)work->func == mapex_bio_dirty_fn;
 }
 
-/* Widen @r's request on @inode to [start, end); false if it has none. */
-static bool mapex_redirty_merge(struct mapex_redirty *r,
-				const struct inode *inode, u64 start, u64 end)
-{
-	unsigned int i;
-
-	for (i = 0; i < r->nr; i++) {
-		struct mapex_hold *h = &r->h[i];
-
-		if (h->inode != inode)
-			continue;
-		h->start = min(h->start, start);
-		h->end = max(h->end, end);
-		return true;
-	}
-	return false;
-}
-
 /* Add the span of @folio to @r if it is page cache of a guarded file. */
 static void mapex_redirty_add(struct mapex_redirty *r, struct folio *folio)
 {
@@ -98,7 +82,7 @@ static void mapex_redirty_add(struct mapex_redirty *r, struct folio *folio)
 	start = folio_pos(folio);
 	end = start + folio_size(folio);
 	mapex_span(mapping->host, &start, &end);
-	if (mapex_redirty_merge(r, mapping->host, start, end))
+	if (mapex_holds_widen(r->h, r->nr, mapping->host, start, end))
 		goto unlock;
 	if (r->nr == MAPEX_SET_MAX) {
 		mapex_count(p, MAPEX_CNT_UNGUARDED, MAPEX_MODE_FAULT);
