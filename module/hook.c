@@ -147,20 +147,6 @@ bool mapex_symbol_exists(const char *symbol)
 	return mapex_lookup(symbol) != 0;
 }
 
-/*
- * The address a function pointer to @symbol holds (its first byte, ENDBR
- * included), or 0: what a work item's ->func is compared with.
- */
-unsigned long mapex_function_address(const char *symbol)
-{
-	unsigned long addr = mapex_lookup(symbol);
-	bool callable;
-
-	if (!addr || mapex_kallsyms_lookup_name)
-		return addr;
-	return mapex_callable(addr, &callable);	/* a kprobe's address */
-}
-
 bool mapex_hook_absent(const struct mapex_hook *hook)
 {
 	return hook->may_be_absent && !mapex_symbol_exists(hook->symbol);

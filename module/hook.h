@@ -39,7 +39,6 @@ unsigned long mapex_hook_arg(struct ftrace_regs *fregs, unsigned int n);
 #define MAPEX_ORIG(hook, type)	((type)(hook)->orig)
 
 bool mapex_symbol_exists(const char *symbol);
-unsigned long mapex_function_address(const char *symbol);
 /* @hook names a newer kernel's function that this kernel does not have. */
 bool mapex_hook_absent(const struct mapex_hook *hook);
 int mapex_hooks_install(struct mapex_hook *hooks, unsigned int nr);

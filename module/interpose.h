@@ -101,7 +101,7 @@ enum mapex_core_hook {
 	MAPEX_CORE_IOMAP_DIO_RW,
 	MAPEX_CORE_DIRTY_FOLIO,
 	MAPEX_CORE_FOLIO_REDIRTY,	/* writeback's own: checkpoint.c */
-	MAPEX_CORE_BIO_RELEASE_PAGES,	/* deferred re-dirtying: redirty.c */
+	MAPEX_CORE_BIO_RELEASE_PAGES,	/* read pages dirtied late: redirty.c */
 	MAPEX_NR_CORE_HOOKS,
 };
 extern struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS];
@@ -198,7 +198,6 @@ bool mapex_folio_redirty_wrap(struct writeback_control *wbc,
 /* module/redirty.c */
 struct bio;
 void mapex_bio_release_pages_wrap(struct bio *bio, bool mark_dirty);
-void mapex_redirty_init(void);
 
 #define MAPEX_DEV(inode)	((u32)(inode)->i_sb->s_dev)
 

@@ -531,7 +531,6 @@ int mapex_interpose_init(void)
 		p->enabled = p->selected && !p->disabled_at_load;
 	}
 
-	mapex_redirty_init();
 	mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE].seal_for_test =
 		test_seal_do_truncate;
 	err = mapex_hooks_install(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));

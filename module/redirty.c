@@ -1,66 +1,60 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * module/redirty.c - the block layer's deferred re-dirtying of a direct
- * read's user pages, done under FAULT ranges like any page-cache user.
+ * module/redirty.c - a direct read's user pages dirtied when its bios
+ * complete, done under FAULT ranges like any page-cache user.
  *
- * A direct read into a shared mapping of a guarded file F holds FAULT over
- * the pages of F it fills (module/buffer.c) until it completes.  Its bios
- * dirty those pages at the end: bio_check_pages_dirty() releases them at
- * once when every folio is still dirty, and otherwise (writeback cleaned
- * one while the device was filling it) queues the bio for bio_dirty_work,
- * whose bio_dirty_fn() calls __bio_release_pages(bio, true) later, after
- * the read has given its ranges back.  A direct write to F in between
- * finds folios dirtied under its DIRECT_WRITE range, and its invalidation
- * fails (cases 3 and 7 of docs/locking.md).  So __bio_release_pages() is
- * redirected here: when it runs in bio_dirty_work to dirty pages, it
- * first takes FAULT over the folios of guarded files in the bio, one range
- * per inode in inode address order (rule 1, as a set), waiting like an
- * entry point.  Everywhere else it runs untouched: a direct read that
- * dirties its pages itself does so in its own task, under its own set.
+ * A direct read into a shared mapping of a guarded file F dirties the
+ * pages of F it filled when it is done with them, in
+ * __bio_release_pages(bio, true), from one of three places:
+ *   - bio_dirty_work: bio_check_pages_dirty() queues the bio there when
+ *     writeback cleaned one of its folios while the device filled it, and
+ *     the worker dirties them later, after the read (a guarded one held
+ *     FAULT over F's pages, module/buffer.c) has given its ranges back;
+ *   - the reading task itself, after its bio completed, when no
+ *     filesystem hook saw the read: a synchronous direct read from a block
+ *     device (block/fops.c, __blkdev_direct_IO_simple) or SG_IO
+ *     (blk_rq_unmap_user);
+ *   - interrupt context, never with @mark_dirty (bio_check_pages_dirty()
+ *     defers rather than dirty there).
+ * A direct write to F in between finds folios dirtied under its
+ * DIRECT_WRITE range, and its invalidation fails (cases 3 and 7 of
+ * docs/locking.md).  So __bio_release_pages() is redirected here: with
+ * @mark_dirty, in a task that holds no range, it first takes FAULT over
+ * the folios of guarded files in the bio, one range per inode in inode
+ * address order (rule 1, as a set), waiting like an entry point.  A task
+ * that holds ranges is inside a guarded operation whose own set covers the
+ * pages it dirties (module/buffer.c) and must not wait for more; it, and
+ * every call without @mark_dirty, runs the original untouched.
  *
  * Lifetimes: the bio pins its folios, not their inodes or superblocks.
  * Under the folio lock a folio's mapping is stable and its inode alive;
  * there the inode gets a reference and its superblock an active one, so
- * that neither eviction nor unmount frees them while the worker waits.  A
+ * that neither eviction nor unmount frees them while the task waits.  A
  * superblock already going away (s_active 0) or an inode being freed has
  * no open file, so no direct IO of it can be in flight: nothing to wait
  * for.  The references are dropped outside the folio lock, because the
  * last iput() truncates the page cache and the last deactivate_super()
  * shuts the filesystem down.
  *
- * Lock ordering: the worker holds nothing when it waits for its ranges
- * (it runs a work item of its own).  Before them it takes each folio lock
- * alone and waits on nothing under it; under them the original locks the
- * folios, range -> folio lock as for any page-cache user (the list is in
- * module/request.c).
+ * Lock ordering: the task holds no range when it waits for its ranges,
+ * and no filesystem lock either (the worker runs a work item of its own;
+ * the block device and SG_IO paths have completed their IO and hold
+ * nothing).  Before them it takes each folio lock alone and waits on
+ * nothing under it; under them the original locks the folios, range ->
+ * folio lock as for any page-cache user (the list is in module/request.c).
  */
-#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
 #include <linux/bio.h>
 #include <linux/fs.h>
 #include <linux/pagemap.h>
-#include <linux/workqueue.h>
 
 #include "interpose.h"
 
 typedef void (*mapex_bio_release_pages_t)(struct bio *bio, bool mark_dirty);
 
-/* The work function of the block layer's bio_dirty_work (block/bio.c). */
-static unsigned long mapex_bio_dirty_fn;
-
 struct mapex_redirty {
 	unsigned int		nr;
 	struct mapex_hold	h[MAPEX_SET_MAX];	/* each inode referenced */
 };
-
-/* Does the current task run bio_dirty_work? */
-static bool mapex_in_bio_dirty_work(void)
-{
-	struct work_struct *work = current_work();
-
-	return work && mapex_bio_dirty_fn &&
-	       (unsigned long)work->func == mapex_bio_dirty_fn;
-}
 
 /* Add the span of @folio to @r if it is page cache of a guarded file. */
 static void mapex_redirty_add(struct mapex_redirty *r, struct folio *folio)
@@ -71,6 +65,8 @@ static void mapex_redirty_add(struct mapex_redirty *r, struct folio *folio)
 	struct mapex_profile *p;
 	u64 start, end;
 
+	if (folio_test_anon(folio))	/* stable while pinned: no lock */
+		return;
 	folio_lock(folio);
 	mapping = folio->mapping;
 	if (!mapping || ((unsigned long)mapping & PAGE_MAPPING_FLAGS) ||
@@ -119,8 +115,31 @@ static void mapex_redirty_put(struct mapex_redirty *r)
 }
 
 /*
- * __bio_release_pages(): in bio_dirty_work with @mark_dirty, the original
- * runs under FAULT over every guarded file's folios in @bio.
+ * The original under FAULT over every guarded file's folios in @bio.  Out
+ * of line: its set is most of a kilobyte of stack, and the wrapper below
+ * also runs for every pinned bio completing in interrupt context.
+ */
+static noinline void mapex_redirty_run(struct bio *bio,
+				       mapex_bio_release_pages_t orig)
+{
+	struct mapex_redirty r = { .nr = 0 };
+	struct folio_iter fi;
+	unsigned int i;
+
+	bio_for_each_folio_all(fi, bio)
+		mapex_redirty_add(&r, fi.folio);
+	mapex_holds_sort(r.h, NULL, r.nr);
+	/* the task holds no other range: each may wait (rule 1) */
+	for (i = 0; i < r.nr; i++)
+		mapex_acquire_ordered(&r.h[i], false, i);
+	orig(bio, true);
+	mapex_redirty_put(&r);
+}
+
+/*
+ * __bio_release_pages(): with @mark_dirty, in a task that holds no range,
+ * the original runs under FAULT over every guarded file's folios in @bio.
+ * Anywhere else (interrupt context included) it runs untouched.
  */
 void mapex_bio_release_pages_wrap(struct bio *bio, bool mark_dirty)
 {
@@ -128,31 +147,11 @@ void mapex_bio_release_pages_wrap(struct bio *bio, bool mark_dirty)
 		&mapex_core_hooks[MAPEX_CORE_BIO_RELEASE_PAGES];
 	mapex_bio_release_pages_t orig =
 		MAPEX_ORIG(hook, mapex_bio_release_pages_t);
-	struct mapex_redirty r = { .nr = 0 };
-	struct folio_iter fi;
-	unsigned int i;
 
 	mapex_wrapper_enter();	/* the original may sleep in folio_lock() */
-	if (!mark_dirty || !mapex_in_bio_dirty_work()) {
+	if (mark_dirty && in_task() && !mapex_current_holds())
+		mapex_redirty_run(bio, orig);
+	else
 		orig(bio, mark_dirty);
-		mapex_wrapper_leave();
-		return;
-	}
-	bio_for_each_folio_all(fi, bio)
-		mapex_redirty_add(&r, fi.folio);
-	mapex_holds_sort(r.h, NULL, r.nr);
-	/* the worker holds nothing else: each range may wait (rule 1) */
-	for (i = 0; i < r.nr; i++)
-		mapex_acquire_ordered(&r.h[i], false, i);
-	orig(bio, mark_dirty);
-	mapex_redirty_put(&r);
 	mapex_wrapper_leave();
-}
-
-/* Find bio_dirty_fn(); without it the redirection changes nothing. */
-void mapex_redirty_init(void)
-{
-	mapex_bio_dirty_fn = mapex_function_address("bio_dirty_fn");
-	if (!mapex_bio_dirty_fn)
-		pr_warn("bio_dirty_fn not found: the deferred re-dirtying of direct reads stays unguarded\n");
 }

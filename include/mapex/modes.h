@@ -33,7 +33,7 @@
  * Entry points that take the lock, reported as "op" in trace events:
  * ->read_iter, ->write_iter, ->fault, ->page_mkwrite, ->fallocate,
  * do_truncate, ->remap_file_range (reflink, dedupe), and the block
- * layer's deferred re-dirtying of a direct read's pages (redirty).
+ * layer's late dirtying of a direct read's pages (redirty).
  */
 #define MAPEX_OPS(EM, EMe)					\
 	EM(MAPEX_OP_READ,		read)			\

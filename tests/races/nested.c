@@ -24,6 +24,10 @@
  *     map_F + p * page: the direct read pins F's page p with a write fault
  *     (get_user_pages) and dirties it when the read completes.  (btrfs
  *     needs sector-aligned direct reads and serves this one buffered.)
+ *   bdev-read: the same from the block device F's filesystem is mounted
+ *     from (read-only, O_DIRECT), a source no filesystem hook sees: the
+ *     block layer's simple direct read dirties F's page in the reader's
+ *     own task when the bio completes.
  * By default (--window) the threads run only while the direct write is in
  * flight and its pre-write invalidation has emptied the range (mincore);
  * --always: all the time.  A read into map_F that returns short or fails
@@ -31,10 +35,11 @@
  * a range lock may refuse a fault nested in IO rather than deadlock.  Any
  * other error is fatal; a read that hangs trips the VM's hung-task check.
  *
- * Oracle.  Bytes [8, page) of F's pages (read-other, read-self) or [512,
- * page) (dio-read) are written only by the main thread, only by the direct
- * write: the racing reads copy 4 bytes into [0, 4) or 512 bytes into
- * [0, 512) of each page, and read-self copies only bytes [4, 8).  The main
+ * Oracle.  Bytes [8, page) of F's pages (read-other, read-self) or
+ * [512, page) (dio-read, bdev-read) are written only by the main thread,
+ * only by the direct write: the racing reads copy 4 bytes into [0, 4) or
+ * 512 bytes into [0, 512) of each page, and read-self copies only bytes
+ * [4, 8).  The main
  * thread reads back only after its direct write returned, so the read must
  * return generation g in those bytes, as in case 3; anything else is a
  * stale page cache: a violation.  tp, warn and EIO are counted as in
@@ -54,7 +59,7 @@
 
 #define DIO_READ_LEN	512
 
-enum { READ_OTHER, READ_SELF, DIO_READ };
+enum { READ_OTHER, READ_SELF, DIO_READ, BDEV_READ };
 
 static struct race_opts o = {
 	.file = "/mnt/scratch/race-case9",
@@ -79,7 +84,7 @@ static void dio_pwrite(int fd, void *buf, size_t len)
 static void *nested_reader(void *arg)
 {
 	unsigned char *vec = calloc((size_t)o.pages, 1);
-	size_t len = variant == DIO_READ ? DIO_READ_LEN : 4;
+	size_t len = variant >= DIO_READ ? DIO_READ_LEN : 4;
 
 	(void)arg;
 	while (!atomic_load_explicit(&stop_flag, memory_order_relaxed)) {
@@ -107,6 +112,30 @@ static void *nested_reader(void *arg)
 	return NULL;
 }
 
+/* The device of the mount holding @path (the longest mount point prefix). */
+static void mount_device(const char *path, char *dev, size_t size)
+{
+	FILE *f = fopen("/proc/self/mounts", "r");
+	char src[4096], dir[4096];
+	size_t best = 0;
+
+	if (!f)
+		die("cannot read /proc/self/mounts: %s", strerror(errno));
+	dev[0] = '\0';
+	while (fscanf(f, "%4095s %4095s %*s %*s %*d %*d", src, dir) == 2) {
+		size_t n = strlen(dir);
+
+		if (src[0] != '/' || strncmp(path, dir, n) ||
+		    (path[n] != '/' && strcmp(dir, "/")) || n <= best)
+			continue;
+		best = n;
+		snprintf(dev, size, "%s", src);
+	}
+	fclose(f);
+	if (!dev[0])
+		die("no block device is mounted under %s", path);
+}
+
 int main(int argc, char **argv)
 {
 	char src_path[4096];
@@ -115,20 +144,28 @@ int main(int argc, char **argv)
 
 	race_parse(argc, argv, &o,
 		   OPT_THREADS | OPT_PAGES | OPT_FSYNC | OPT_WINDOW | OPT_VARIANT,
-		   " [--variant read-other|read-self|dio-read] [--threads N] [--pages N]\n"
-		   "       [--fsync-every N] [--window|--always]");
+		   " [--variant read-other|read-self|dio-read|bdev-read] [--threads N]\n"
+		   "       [--pages N]"
+		   " [--fsync-every N] [--window|--always]");
 	if (!strcmp(o.variant, "read-other"))
 		variant = READ_OTHER;
 	else if (!strcmp(o.variant, "read-self"))
 		variant = READ_SELF;
 	else if (!strcmp(o.variant, "dio-read"))
 		variant = DIO_READ;
+	else if (!strcmp(o.variant, "bdev-read"))
+		variant = BDEV_READ;
 	else
-		die("--variant must be read-other, read-self or dio-read");
+		die("--variant must be read-other, read-self, dio-read or bdev-read");
 
 	/* G: a second file of the same size on the same filesystem. */
 	snprintf(src_path, sizeof(src_path), "%s-src", o.file);
-	if (variant != READ_SELF) {
+	if (variant == BDEV_READ) {
+		mount_device(o.file, src_path, sizeof(src_path));
+		fd_src = open(src_path, O_RDONLY | O_DIRECT);
+		if (fd_src < 0)
+			die("open %s: %s", src_path, strerror(errno));
+	} else if (variant != READ_SELF) {
 		size_t len = (size_t)o.pages * page_size;
 
 		buf = alloc_aligned(len);
@@ -146,7 +183,7 @@ int main(int argc, char **argv)
 	}
 
 	r.write = dio_pwrite;
-	if (variant == DIO_READ)
+	if (variant >= DIO_READ)
 		r.check_from = DIO_READ_LEN;
 	dio_race_setup(&r, &o);
 	if (variant == READ_SELF)
@@ -157,9 +194,9 @@ int main(int argc, char **argv)
 	report_extra("efault", &efault);
 	start_threads(o.threads, nested_reader, NULL);
 	ret = dio_race_run(&r, &o, 9, o.variant);
-	if (variant != READ_SELF) {
+	if (variant != READ_SELF)
 		close(fd_src);
+	if (variant != READ_SELF && variant != BDEV_READ)
 		unlink(src_path);
-	}
 	return ret;
 }

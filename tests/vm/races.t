@@ -97,6 +97,11 @@ else
 	ext4/*|xfs/*|btrfs/6.1.*) teeth case9 yes 9 ;;
 	*) skip case9/without-mapex "not run on $FS of $(uname -r): no collision measured there" ;;
 	esac
+	# A direct read from the block device: no filesystem hook sees it.
+	case $FS/$(uname -r) in
+	ext4/*|xfs/*|btrfs/6.1.*) teeth case9-bdev-read yes 9 --variant bdev-read ;;
+	*) teeth case9-bdev-read no 9 --variant bdev-read ;;
+	esac
 fi
 
 if ! insmod "$KO"; then
@@ -127,7 +132,7 @@ nonzero() {
 	echo "$bad"
 }
 
-for c in 1 2 3 4 5 6 7 7/aio 7/uring 8 8/huge 8/readahead 9 9/read-self 9/dio-read; do
+for c in 1 2 3 4 5 6 7 7/aio 7/uring 8 8/huge 8/readahead 9 9/read-self 9/dio-read 9/bdev-read; do
 	n=${c%%/*} name=case$n args=()
 	if [ "$c" != "$n" ]; then
 		name=case$n-${c#*/} args=(--variant "${c#*/}")
