@@ -18,7 +18,7 @@
 #    where the design says they do.
 # 3. Stress: mxio mix (3 processes, every operation) plus fio libaio direct
 #    IO on the same file for MAPEX_STRESS_SECONDS (default 120), toggling
-#    enabled 0/1 for the second half; then MAPEX_MODULE_CYCLES (default 20
+#    enabled 0/1 for the second half; then MAPEX_MODULE_CYCLES (default 12
 #    in a --tcg single boot, 0 otherwise) insmod/rmmod cycles
 #    under the same workload (rmmod retried while it fails with EBUSY, which
 #    only in-flight async IO may cause), after which the module, its sysfs
@@ -45,7 +45,7 @@ STRESS=${MAPEX_STRESS_SECONDS:-120}
 # under load): the cycles run by default only in a --tcg single boot, which
 # scripts/check adds for each kernel.
 if [ "${MAPEX_TCG:-multi}" = single ]; then
-	CYCLES=${MAPEX_MODULE_CYCLES:-20}
+	CYCLES=${MAPEX_MODULE_CYCLES:-12}
 else
 	CYCLES=${MAPEX_MODULE_CYCLES:-0}
 fi
