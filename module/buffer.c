@@ -14,9 +14,10 @@
  * long as the IO runs (until completion for asynchronous IO), besides its
  * own DIRECT_READ range: the set below (and the block layer's late
  * re-dirtying, after the set is gone, takes FAULT itself:
- * module/redirty.c).  A read into F's own mapping
- * takes one FAULT range over the union (FAULT excludes what DIRECT_READ
- * excludes, and direct writes besides).
+ * module/redirty.c; the kernel's writes into a process's pages take a
+ * set of their own, mapex_mm_set(): module/remote.c).  A read into F's
+ * own mapping takes one FAULT range over the union (FAULT excludes what
+ * DIRECT_READ excludes, and direct writes besides).
  *
  * The ranges of a set are taken in inode address order, one per inode, each
  * waiting like an entry point (module/request.c, rule 1).  A buffer that
@@ -81,7 +82,7 @@ struct mapex_hold *mapex_holds_widen(struct mapex_hold *h, unsigned int nr,
 /*
  * Add [start, end) of @file to the set *@sp, merged with its inode's
  * entry; the set is allocated at the first file (most direct reads have
- * none), with @own as its first entry.  -ENOMEM, or 0.
+ * none), with @own (if any) as its first entry.  -ENOMEM, or 0.
  */
 static int mapex_set_add(struct mapex_rw_set **sp, const struct mapex_hold *own,
 			 struct mapex_profile *p, struct file *file,
@@ -95,8 +96,10 @@ static int mapex_set_add(struct mapex_rw_set **sp, const struct mapex_hold *own,
 		s = kzalloc(sizeof(*s), gfp);
 		if (!s)
 			return -ENOMEM;
-		s->h[0] = *own;
-		s->nr = 1;
+		if (own) {
+			s->h[0] = *own;
+			s->nr = 1;
+		}
 		*sp = s;
 	}
 	mapex_span(inode, &start, &end);
@@ -166,6 +169,19 @@ void mapex_holds_sort(struct mapex_hold *h, struct file **file,
 		}
 }
 
+/* A walk's result: @s in lock order, NULL, or ERR_PTR(@err) (@s freed). */
+static struct mapex_rw_set *mapex_set_done(struct mapex_rw_set *s, int err)
+{
+	if (err) {
+		if (s)
+			mapex_set_free(s);
+		return ERR_PTR(err);
+	}
+	if (s)
+		mapex_holds_sort(s->h, s->file, s->nr);
+	return s;
+}
+
 /*
  * The set of ranges a direct read of @own's request into @iter needs, or
  * NULL if its buffer maps no guarded file (the usual case: @own alone).
@@ -196,15 +212,32 @@ struct mapex_rw_set *mapex_buffer_set(const struct mapex_hold *own,
 		iov_iter_advance(&it, len);
 	}
 	mmap_read_unlock(mm);
-	if (err) {
-		if (s)
-			mapex_set_free(s);
-		return ERR_PTR(nowait ? -EAGAIN : err);
-	}
-	if (!s)
-		return NULL;
-	mapex_holds_sort(s->h, s->file, s->nr);
-	return s;
+	return mapex_set_done(s, err && nowait ? -EAGAIN : err);
+}
+
+/*
+ * The set of FAULT ranges over the guarded files @mm maps at the @nr
+ * segments of @vec (no own entry): what the kernel writing into another
+ * address space through pinned pages needs (module/remote.c).  NULL if
+ * they map none, ERR_PTR(-EINTR) if killed waiting for mmap_lock, or
+ * ERR_PTR(-ENOMEM).
+ */
+struct mapex_rw_set *mapex_mm_set(struct mm_struct *mm,
+				  const struct iovec *vec, unsigned long nr)
+{
+	struct mapex_rw_set *s = NULL;
+	unsigned long i;
+	int err = 0;
+
+	if (mmap_read_lock_killable(mm))
+		return ERR_PTR(-EINTR);
+	for (i = 0; i < nr && !err; i++)
+		if (vec[i].iov_len)
+			err = mapex_set_add_vmas(&s, NULL, mm,
+						 (unsigned long)vec[i].iov_base,
+						 vec[i].iov_len, GFP_KERNEL);
+	mmap_read_unlock(mm);
+	return mapex_set_done(s, err);
 }
 
 /*

@@ -102,6 +102,10 @@ enum mapex_core_hook {
 	MAPEX_CORE_DIRTY_FOLIO,
 	MAPEX_CORE_FOLIO_REDIRTY,	/* writeback's own: checkpoint.c */
 	MAPEX_CORE_BIO_RELEASE_PAGES,	/* read pages dirtied late: redirty.c */
+	MAPEX_CORE_ACCESS_REMOTE_VM,	/* kernel writes into a mm: remote.c */
+	MAPEX_CORE_ACCESS_PROCESS_VM,
+	MAPEX_CORE_PTRACE_ACCESS_VM,
+	MAPEX_CORE_PROCESS_VM_WRITEV,
 	MAPEX_NR_CORE_HOOKS,
 };
 extern struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS];
@@ -137,6 +141,8 @@ struct mapex_rw_set {
 
 struct mapex_rw_set *mapex_buffer_set(const struct mapex_hold *own,
 				      const struct iov_iter *iter, bool nowait);
+struct mapex_rw_set *mapex_mm_set(struct mm_struct *mm,
+				  const struct iovec *vec, unsigned long nr);
 struct mapex_hold *mapex_holds_widen(struct mapex_hold *h, unsigned int nr,
 				     const struct inode *inode, u64 start,
 				     u64 end);
@@ -198,6 +204,14 @@ bool mapex_folio_redirty_wrap(struct writeback_control *wbc,
 /* module/redirty.c */
 struct bio;
 void mapex_bio_release_pages_wrap(struct bio *bio, bool mark_dirty);
+/* module/remote.c */
+int mapex_access_remote_vm_wrap(struct mm_struct *mm, unsigned long addr,
+				void *buf, int len, unsigned int gup_flags);
+int mapex_access_process_vm_wrap(struct task_struct *tsk, unsigned long addr,
+				 void *buf, int len, unsigned int gup_flags);
+int mapex_ptrace_access_vm_wrap(struct task_struct *tsk, unsigned long addr,
+				void *buf, int len, unsigned int gup_flags);
+long mapex_process_vm_writev_wrap(const struct pt_regs *regs);
 
 #define MAPEX_DEV(inode)	((u32)(inode)->i_sb->s_dev)
 

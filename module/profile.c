@@ -179,9 +179,22 @@ struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS] = {
 	[MAPEX_CORE_FOLIO_REDIRTY] =
 		MAPEX_HOOK("folio_redirty_for_writepage",
 			   mapex_folio_redirty_wrap),
-	/* a direct read's pages dirtied late, by bio_dirty_work */
+	/* a direct read's pages dirtied late (module/redirty.c) */
 	[MAPEX_CORE_BIO_RELEASE_PAGES] =
 		MAPEX_HOOK("__bio_release_pages", mapex_bio_release_pages_wrap),
+	/* the kernel writing into a process's pages (module/remote.c) */
+	[MAPEX_CORE_ACCESS_REMOTE_VM] = {
+		.symbol = "access_remote_vm",
+		.wrapper = mapex_access_remote_vm_wrap, .optional = true },
+	[MAPEX_CORE_ACCESS_PROCESS_VM] = {
+		.symbol = "access_process_vm",
+		.wrapper = mapex_access_process_vm_wrap, .optional = true },
+	[MAPEX_CORE_PTRACE_ACCESS_VM] = {
+		.symbol = "ptrace_access_vm",
+		.wrapper = mapex_ptrace_access_vm_wrap, .optional = true },
+	[MAPEX_CORE_PROCESS_VM_WRITEV] = {
+		.symbol = "__x64_sys_process_vm_writev",
+		.wrapper = mapex_process_vm_writev_wrap, .optional = true },
 };
 
 

@@ -13,8 +13,9 @@
  *   -> mapex range lock  (->read_iter, ->write_iter, ->fallocate, do_truncate,
  *                      ->fault and ->page_mkwrite when they may, the
  *                      deferred-fault task_work, a wrapper's fault-in step,
- *                      the extent movers: module/inval.c, bio_dirty_work's
- *                      re-dirtying: module/redirty.c)
+ *                      the extent movers: module/inval.c, the late
+ *                      dirtying of a direct read's pages: module/redirty.c,
+ *                      the kernel's writes into a process: module/remote.c)
  *     -> i_rwsem
  *       -> mmap_lock            (user copies and GUP inside IO)
  *         -> invalidate_lock

@@ -43,6 +43,12 @@
  *                 dirties some of them again later, from its work item,
  *                 and a third O_DIRECT-writes FILE over the same range;
  *                 EIO and EUCLEAN (btrfs checksums) are counted
+ *   remote-write  as redirty, but the stores into the mapping come from
+ *                 the kernel writing through pinned pages, not from a
+ *                 read: process_vm_writev() to this very process,
+ *                 pwrite() of /proc/self/mem, and PTRACE_POKEDATA into a
+ *                 traced child sharing the mapping; a short or refused
+ *                 write (a fault refused) is counted, not fatal
  *   mix           NPROC (default 2) processes, random buffered/direct/mmap
  *                 reads and writes, punch, zero, collapse/insert, truncate,
  *                 direct IO into mmaps, fsync
@@ -66,7 +72,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -732,6 +740,84 @@ static int cmd_redirty(void)
 	return 0;
 }
 
+/* ---- the kernel storing into the mapping through pinned pages ------------ */
+
+static int cmd_remote_write(void)
+{
+	char *buf = aligned_buf(RD_CHUNK);
+	long pv = 0, mem = 0, poke = 0, efault = 0;
+	unsigned int seed = 6;
+	pthread_t cleaner, writer;
+	pid_t self = getpid(), child;
+	int memfd, status;
+	char *m;
+
+	rd_fd = open_file(0);
+	rd_dfd = open_file(O_DIRECT);
+	prepare(rd_fd, RD_LEN);
+	memfd = open("/proc/self/mem", O_RDWR);
+	if (memfd < 0)
+		die("open /proc/self/mem");
+	memset(buf, 'r', RD_CHUNK);
+	m = map_file(rd_fd, 0, RD_LEN);
+	/* a child sharing the mapping, traced, for PTRACE_POKEDATA */
+	child = fork();
+	if (child < 0)
+		die("fork");
+	if (!child)
+		for (;;)
+			pause();
+	if (ptrace(PTRACE_ATTACH, child, NULL, NULL) ||
+	    waitpid(child, &status, 0) != child)
+		die("PTRACE_ATTACH");
+	pthread_create(&cleaner, NULL, rd_cleaner, NULL);
+	pthread_create(&writer, NULL, rd_writer, NULL);
+	while (!expired()) {
+		off_t off = (rand_r(&seed) % (RD_LEN / RD_CHUNK)) * RD_CHUNK;
+		struct iovec local = { buf, RD_CHUNK };
+		struct iovec remote = { m + off, RD_CHUNK };
+		ssize_t r;
+
+		switch ((pv + mem + poke) % 3) {
+		case 0:
+			r = process_vm_writev(self, &local, 1, &remote, 1, 0);
+			pv++;
+			break;
+		case 1:
+			r = pwrite(memfd, buf, RD_CHUNK,
+				   (off_t)(uintptr_t)(m + off));
+			mem++;
+			break;
+		default:	/* one word in each page of the chunk */
+			r = RD_CHUNK;
+			for (size_t i = 0; i < RD_CHUNK; i += 4096)
+				if (ptrace(PTRACE_POKEDATA, child, m + off + i,
+					   (void *)0x7070707070707070UL))
+					r = -1;
+			poke++;
+			break;
+		}
+		if (r == RD_CHUNK)
+			continue;
+		if (r >= 0 || errno == EFAULT || errno == EIO)
+			efault++;	/* short, or a refused fault */
+		else
+			die("remote write into the mapping at %lld",
+			    (long long)off);
+	}
+	pthread_join(cleaner, NULL);
+	pthread_join(writer, NULL);
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	if (fdatasync(rd_fd) && (errno == EIO || errno == EUCLEAN))
+		atomic_fetch_add(&rd_eio, 1);
+	printf("mxio %s: %ld process_vm_writev, %ld /proc/self/mem writes, %ld ptrace pokes, %ld short or refused, %ld direct writes, %ld syncs, %ld EIO/EUCLEAN\n",
+	       cmd, pv, mem, poke, efault, atomic_load(&rd_writes),
+	       atomic_load(&rd_syncs), atomic_load(&rd_eio) + csum_errors);
+	free(buf);
+	return 0;
+}
+
 /* ---- one xfs exchange-range ----------------------------------------------- */
 
 struct mxio_exchange_range {	/* the ioctl's ABI, as xfs defines it */
@@ -1099,6 +1185,8 @@ int main(int argc, char **argv)
 		return cmd_gap_zero();
 	if (!strcmp(cmd, "redirty"))
 		return cmd_redirty();
+	if (!strcmp(cmd, "remote-write"))
+		return cmd_remote_write();
 	if (!strcmp(cmd, "mix"))
 		return cmd_mix(argc > 4 ? atoi(argv[4]) : 2);
 	fprintf(stderr, "mxio: unknown command '%s'\n", cmd);
