@@ -121,6 +121,15 @@ bool mapex_current_covers(const struct inode *inode, u64 start, u64 end,
 /* Does the current task hold a range (or run an unguarded operation)? */
 bool mapex_current_holds(void);
 /*
+ * May the current task wait for ranges it asks for on someone's behalf
+ * (module/redirty.c, module/remote.c)?  Only in task context, holding
+ * none (rule 2 of docs/locking.md).
+ */
+static inline bool mapex_current_may_wait(void)
+{
+	return in_task() && !mapex_current_holds();
+}
+/*
  * A nested fault on @file's [start, end) failed fast: note it in every
  * range the current task holds, so that the wrapper owning it redoes.
  */

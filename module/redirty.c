@@ -149,7 +149,7 @@ void mapex_bio_release_pages_wrap(struct bio *bio, bool mark_dirty)
 		MAPEX_ORIG(hook, mapex_bio_release_pages_t);
 
 	mapex_wrapper_enter();	/* the original may sleep in folio_lock() */
-	if (mark_dirty && in_task() && !mapex_current_holds())
+	if (mark_dirty && mapex_current_may_wait())
 		mapex_redirty_run(bio, orig);
 	else
 		orig(bio, mark_dirty);

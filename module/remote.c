@@ -52,12 +52,6 @@ typedef int (*mapex_access_process_vm_t)(struct task_struct *tsk,
 					 int len, unsigned int gup_flags);
 typedef long (*mapex_syscall_t)(const struct pt_regs *regs);
 
-/* May this task wait for the ranges of a write into another mm? */
-static bool mapex_remote_may_wait(void)
-{
-	return in_task() && !mapex_current_holds();
-}
-
 /*
  * Take the set for @nr segments of @vec in @mm: the set to release, NULL
  * if there is nothing to hold, or an ERR_PTR if killed (or -ENOMEM, after
@@ -98,7 +92,7 @@ static struct mapex_rw_set *mapex_vm_write_lock(struct mm_struct *mm,
 	struct iovec vec = { .iov_base = (void __user *)addr, .iov_len = len };
 
 	if (!mm || !(gup_flags & FOLL_WRITE) || len <= 0 ||
-	    !mapex_remote_may_wait())
+	    !mapex_current_may_wait())
 		return NULL;
 	return mapex_remote_lock(mm, &vec, 1);
 }
@@ -200,7 +194,7 @@ long mapex_process_vm_writev_wrap(const struct pt_regs *regs)
 	long ret;
 
 	mapex_wrapper_enter();
-	if (!riovcnt || riovcnt > UIO_MAXIOV || !mapex_remote_may_wait())
+	if (!riovcnt || riovcnt > UIO_MAXIOV || !mapex_current_may_wait())
 		goto call;
 	vec = kmalloc_array(riovcnt, sizeof(*vec), GFP_KERNEL);
 	/* the original reports a bad vector, or a lack of memory */
