@@ -183,8 +183,9 @@ static struct mapex_rw_set *mapex_set_done(struct mapex_rw_set *s, int err)
 }
 
 /*
- * The set of ranges a direct read of @own's request into @iter needs, or
- * NULL if its buffer maps no guarded file (the usual case: @own alone).
+ * The set of ranges a direct read of @own's request (or, with @own NULL,
+ * a block device's direct IO: module/remote.c) into @iter needs, or NULL
+ * if its buffer maps no guarded file (the usual case: @own alone).
  * ERR_PTR(-EINTR) if killed while waiting for mmap_lock, -EAGAIN if
  * @nowait and it is busy, -ENOMEM.
  */

@@ -106,6 +106,8 @@ enum mapex_core_hook {
 	MAPEX_CORE_ACCESS_PROCESS_VM,
 	MAPEX_CORE_PTRACE_ACCESS_VM,
 	MAPEX_CORE_PROCESS_VM_WRITEV,
+	MAPEX_CORE_BLKDEV_READ_ITER,	/* block device direct IO: remote.c */
+	MAPEX_CORE_BLKDEV_WRITE_ITER,
 	MAPEX_NR_CORE_HOOKS,
 };
 extern struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS];
@@ -163,7 +165,8 @@ int mapex_rw_lock(struct mapex_hold *h, struct kiocb *iocb, size_t count,
 		  bool write, bool nowait);
 struct mapex_rw_set *mapex_rw_buffer_set(struct mapex_hold *h,
 					 struct kiocb *iocb,
-					 struct iov_iter *iter, bool nowait);
+					 struct iov_iter *iter, bool nowait,
+					 bool redo);
 /* module/aio.c */
 ssize_t mapex_rw_async(struct mapex_hook *hook, struct kiocb *iocb,
 		       struct iov_iter *iter, struct mapex_hold *req,
@@ -212,6 +215,9 @@ int mapex_access_process_vm_wrap(struct task_struct *tsk, unsigned long addr,
 int mapex_ptrace_access_vm_wrap(struct task_struct *tsk, unsigned long addr,
 				void *buf, int len, unsigned int gup_flags);
 long mapex_process_vm_writev_wrap(const struct pt_regs *regs);
+ssize_t mapex_blkdev_read_iter_wrap(struct kiocb *iocb, struct iov_iter *to);
+ssize_t mapex_blkdev_write_iter_wrap(struct kiocb *iocb,
+				     struct iov_iter *from);
 
 #define MAPEX_DEV(inode)	((u32)(inode)->i_sb->s_dev)
 

@@ -195,6 +195,13 @@ struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS] = {
 	[MAPEX_CORE_PROCESS_VM_WRITEV] = {
 		.symbol = "__x64_sys_process_vm_writev",
 		.wrapper = mapex_process_vm_writev_wrap, .optional = true },
+	/* static, but address-taken (def_blk_fops): ENDBR survives IBT */
+	[MAPEX_CORE_BLKDEV_READ_ITER] = {
+		.symbol = "blkdev_read_iter",
+		.wrapper = mapex_blkdev_read_iter_wrap, .optional = true },
+	[MAPEX_CORE_BLKDEV_WRITE_ITER] = {
+		.symbol = "blkdev_write_iter",
+		.wrapper = mapex_blkdev_write_iter_wrap, .optional = true },
 };
 
 

@@ -3,7 +3,8 @@
  * module/remote.c - the kernel storing into a process's memory through
  * pinned pages, on behalf of another task or of the process itself: ptrace
  * and /proc/PID/mem writes (ptrace_access_vm(), access_remote_vm(),
- * access_process_vm()) and process_vm_writev().
+ * access_process_vm()), process_vm_writev(), and direct IO of a block
+ * device (blkdev_read_iter(), blkdev_write_iter()).
  *
  * Each pins the target's pages with get_user_pages (a kernel-mode fault of
  * a task that holds nothing: FAULT only if free at once, rule 3 of
@@ -18,6 +19,18 @@
  * mapex_mm_set()), and holds it across the original: its own faults then
  * nest inside the set and fit.  Reads (no FOLL_WRITE, process_vm_readv)
  * only read the page cache and are left alone.
+ *
+ * A direct read of a block device is the same store, by the device: no
+ * filesystem hook sees it, so without a set its get_user_pages faults on
+ * F's mapping are refused while a direct write holds F's range (rule 3:
+ * the read fails with EFAULT), and an asynchronous one dirties the pages
+ * it pinned at submission (bio_set_pages_dirty()) with no range.  A direct
+ * write of a block device from F's mapping reads F's pages in through the
+ * same faults.  So O_DIRECT block-device IO takes the set of its user
+ * buffer first (module/buffer.c's mapex_buffer_set(), as guarded direct
+ * reads do) and holds it across submission; a late dirtying at completion
+ * is guarded by module/redirty.c.  Buffered block-device IO copies through
+ * ordinary faults and is left alone.
  *
  * A task that already holds ranges calls these from inside a guarded
  * operation, or from an outer one of them (6.12's ptrace_access_vm()
@@ -51,26 +64,34 @@ typedef int (*mapex_access_process_vm_t)(struct task_struct *tsk,
 					 unsigned long addr, void *buf,
 					 int len, unsigned int gup_flags);
 typedef long (*mapex_syscall_t)(const struct pt_regs *regs);
+typedef ssize_t (*mapex_bdev_iter_t)(struct kiocb *iocb,
+				     struct iov_iter *iter);
 
 /*
- * Take the set for @nr segments of @vec in @mm: the set to release, NULL
- * if there is nothing to hold, or an ERR_PTR if killed (or -ENOMEM, after
- * which the original runs without it).
+ * Take the set @s (as the set builders return it): the set to release,
+ * NULL if there is nothing to hold, or an ERR_PTR if killed, or busy for
+ * @nowait.  Without memory for a set the original runs as on a stock kernel.
  */
-static struct mapex_rw_set *mapex_remote_lock(struct mm_struct *mm,
-					      const struct iovec *vec,
-					      unsigned long nr)
+static struct mapex_rw_set *mapex_remote_take(struct mapex_rw_set *s,
+					      bool nowait)
 {
-	struct mapex_rw_set *s = mapex_mm_set(mm, vec, nr);
 	int got;
 
 	if (IS_ERR_OR_NULL(s))
 		return PTR_ERR_OR_ZERO(s) == -ENOMEM ? NULL : s;
-	got = mapex_set_acquire(s, false);
+	got = mapex_set_acquire(s, nowait);
 	if (got > 0)
 		return s;
 	mapex_set_free(s);
-	return ERR_PTR(got < 0 ? got : -EINTR);
+	return ERR_PTR(got < 0 ? got : nowait ? -EAGAIN : -EINTR);
+}
+
+/* Take the set for @nr segments of @vec in @mm (as mapex_remote_take()). */
+static struct mapex_rw_set *mapex_remote_lock(struct mm_struct *mm,
+					      const struct iovec *vec,
+					      unsigned long nr)
+{
+	return mapex_remote_take(mapex_mm_set(mm, vec, nr), false);
 }
 
 static void mapex_remote_unlock(struct mapex_rw_set *s)
@@ -216,4 +237,43 @@ out:
 	kfree(vec);
 	mapex_wrapper_leave();
 	return ret;
+}
+
+/*
+ * O_DIRECT IO of a block device through @hook, under the FAULT set of the
+ * guarded files its user buffer maps (NULL, the usual case: none).
+ */
+static ssize_t mapex_bdev_iter(struct mapex_hook *hook, struct kiocb *iocb,
+			       struct iov_iter *iter)
+{
+	mapex_bdev_iter_t orig = MAPEX_ORIG(hook, mapex_bdev_iter_t);
+	bool nowait = iocb->ki_flags & IOCB_NOWAIT;
+	struct mapex_rw_set *s = NULL;
+	ssize_t ret;
+
+	mapex_wrapper_enter();
+	if ((iocb->ki_flags & IOCB_DIRECT) && mapex_current_may_wait())
+		s = mapex_remote_take(mapex_buffer_set(NULL, iter, nowait),
+				      nowait);
+	if (IS_ERR(s)) {
+		ret = PTR_ERR(s);
+	} else {
+		ret = orig(iocb, iter);
+		mapex_remote_unlock(s);
+	}
+	mapex_wrapper_leave();
+	return ret;
+}
+
+ssize_t mapex_blkdev_read_iter_wrap(struct kiocb *iocb, struct iov_iter *to)
+{
+	return mapex_bdev_iter(&mapex_core_hooks[MAPEX_CORE_BLKDEV_READ_ITER],
+			       iocb, to);
+}
+
+ssize_t mapex_blkdev_write_iter_wrap(struct kiocb *iocb,
+				     struct iov_iter *from)
+{
+	return mapex_bdev_iter(&mapex_core_hooks[MAPEX_CORE_BLKDEV_WRITE_ITER],
+			       iocb, from);
 }

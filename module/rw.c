@@ -3,9 +3,11 @@
  * module/rw.c - the ->read_iter / ->write_iter wrapper: buffered and
  * direct IO take their range over the folios they touch, and an operation
  * whose user copy or GUP was refused a nested fault (module/request.c,
- * rule 2) keeps what it did, releases its range, faults the rest of the
- * user buffer in where it may wait, and redoes the rest.  Asynchronous
- * direct IO is handed to module/aio.c.
+ * rule 2) keeps what it did, releases its range and redoes the rest where
+ * it may wait: a read under its buffer's set (the ranges of the guarded
+ * files its buffer maps, module/buffer.c), so that its faults fit; a write
+ * after faulting its source in.  Asynchronous direct IO is handed to
+ * module/aio.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -19,12 +21,14 @@
 typedef ssize_t (*mapex_rw_iter_t)(struct kiocb *, struct iov_iter *);
 
 /*
- * A refusal never needs more rounds than this without progress: each
- * round faults in the refused range under its own grant.  Only a
- * conflicting operation that invalidates those pages again between the
- * fault-in and the redo, every time, runs into the limit; the operation
- * then returns what it did, or -EFAULT, as a copy from an unmapped page
- * would.
+ * A refusal never needs more rounds than this without progress: a read's
+ * redo holds the ranges its faults need, and each round of a write faults
+ * in the refused range under its own grant.  Only a buffer that maps more
+ * guarded files than a set holds, a mapping replaced between rounds, or
+ * (writes) a conflicting operation that invalidates the source pages
+ * again between the fault-in and the redo, every time, runs into the
+ * limit; the operation then returns what it did, or -EFAULT, as a copy
+ * from an unmapped page would.
  */
 #define MAPEX_REDO_LIMIT	16
 
@@ -107,13 +111,16 @@ int mapex_rw_lock(struct mapex_hold *h, struct kiocb *iocb, size_t count,
 
 /*
  * A direct read's set (module/buffer.c), or NULL when it takes @h alone;
- * @h's range is set either way.
+ * @h's range is set either way.  With @redo, a buffered read takes one
+ * too: the round after one of its nested faults was refused.
  */
 struct mapex_rw_set *mapex_rw_buffer_set(struct mapex_hold *h,
 					 struct kiocb *iocb,
-					 struct iov_iter *iter, bool nowait)
+					 struct iov_iter *iter, bool nowait,
+					 bool redo)
 {
-	if (h->mode != MAPEX_MODE_DIRECT_READ)
+	if (h->mode != MAPEX_MODE_DIRECT_READ &&
+	    !(redo && h->op == MAPEX_OP_READ))
 		return NULL;
 	/* a read's range does not depend on the size: no re-check */
 	mapex_rw_range(iocb, iov_iter_count(iter), false, &h->start, &h->end);
@@ -139,10 +146,13 @@ static ssize_t mapex_rw_sync_set(struct mapex_hook *hook, struct kiocb *iocb,
 	return ret;
 }
 
-/* One synchronous attempt: take the range, run the original, release. */
+/*
+ * One synchronous attempt: take the range (with its buffer's set for a
+ * direct read, or a read's @redo), run the original, release.
+ */
 static ssize_t mapex_rw_sync(struct mapex_hook *hook, struct kiocb *iocb,
 			     struct iov_iter *iter, struct mapex_hold *h,
-			     bool nowait)
+			     bool nowait, bool redo)
 {
 	struct mapex_rw_set *s;
 	ssize_t ret;
@@ -159,7 +169,7 @@ static ssize_t mapex_rw_sync(struct mapex_hook *hook, struct kiocb *iocb,
 		mapex_hold_unregister(h);
 		return ret;
 	}
-	s = mapex_rw_buffer_set(h, iocb, iter, nowait);
+	s = mapex_rw_buffer_set(h, iocb, iter, nowait, redo);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 	if (s)
@@ -176,14 +186,13 @@ static ssize_t mapex_rw_sync(struct mapex_hook *hook, struct kiocb *iocb,
 }
 
 /*
- * Fault in the user buffer of a refused operation where waiting is
- * allowed: the task holds no range now, so it waits for the refused range
- * like any entry point (rule 1), then faults the rest of @iter in while
- * holding it, so that the nested faults there fit.  Faults elsewhere that
- * do not fit are refused again and handled by the next round.
+ * Fault in the source buffer of a refused write where waiting is allowed:
+ * the task holds no range now, so it waits for the refused range like any
+ * entry point (rule 1), then faults the rest of @iter in while holding it,
+ * so that the nested faults there fit.  Faults elsewhere that do not fit
+ * are refused again and handled by the next round.
  */
-static int mapex_rw_fault_in(struct mapex_hold *ref, struct iov_iter *iter,
-			     bool write)
+static int mapex_rw_fault_in(struct mapex_hold *ref, struct iov_iter *iter)
 {
 	struct inode *inode = file_inode(ref->refused_file);
 	struct mapex_profile *p = mapex_profile_of(inode);
@@ -198,13 +207,8 @@ static int mapex_rw_fault_in(struct mapex_hold *ref, struct iov_iter *iter,
 				  ref->refused_end);
 		got = mapex_acquire(&fh, false);
 	}
-	if (got > 0) {
-		/* a write reads the user buffer, a read writes it */
-		if (write)
-			fault_in_iov_iter_readable(iter, count);
-		else
-			fault_in_iov_iter_writeable(iter, count);
-	}
+	if (got > 0)
+		fault_in_iov_iter_readable(iter, count);
 	if (guarded) {
 		mapex_release(&fh);
 		mapex_hold_forget_refusal(&fh);
@@ -239,7 +243,8 @@ ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 		if (async && READ_ONCE(p->enabled))
 			ret = mapex_rw_async(hook, iocb, iter, &h, nowait);
 		else
-			ret = mapex_rw_sync(hook, iocb, iter, &h, nowait);
+			ret = mapex_rw_sync(hook, iocb, iter, &h, nowait,
+					    stuck || done);
 		if (!h.refused)
 			break;
 		/*
@@ -251,6 +256,7 @@ ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 			done += ret;
 			iov_iter_advance(&saved, ret);
 			stuck = 0;
+			ret = 0;	/* counted in done */
 		} else {
 			iocb->ki_pos = pos;
 			stuck++;
@@ -264,9 +270,19 @@ ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 			break;
 		}
 		mapex_count(p, MAPEX_CNT_REDO, h.mode);
-		ret = mapex_rw_fault_in(&h, iter, write);
-		if (ret < 0)
-			break;
+		/*
+		 * A read redoes under its buffer's set, where the faults that
+		 * were refused fit (a stream of direct writes to the mapped
+		 * file could refuse them round after round); a write's source
+		 * pages are faulted in (read) while waiting is allowed.
+		 */
+		if (write) {
+			ret = mapex_rw_fault_in(&h, iter);
+			if (ret < 0)
+				break;
+		} else {
+			mapex_hold_forget_refusal(&h);
+		}
 	}
 	if (done)
 		ret = ret > 0 ? done + ret : done;

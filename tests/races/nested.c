@@ -31,9 +31,11 @@
  * By default (--window) the threads run only while the direct write is in
  * flight and its pre-write invalidation has emptied the range (mincore);
  * --always: all the time.  A read into map_F that returns short or fails
- * with EFAULT is counted as efault= in the report line, not as an error:
- * a range lock may refuse a fault nested in IO rather than deadlock.  Any
- * other error is fatal; a read that hangs trips the VM's hung-task check.
+ * with EFAULT is counted as efault= in the report line, not as an error
+ * here: a range lock may refuse a fault nested in IO rather than deadlock
+ * (mapex redoes such reads; tests/vm/races.t asserts efault=0 with it).  A
+ * read that returns more than it was asked for, or any other error, is
+ * fatal; a read that hangs trips the VM's hung-task check.
  *
  * Oracle.  Bytes [8, page) of F's pages (read-other, read-self) or
  * [512, page) (dio-read, bdev-read) are written only by the main thread,
@@ -102,6 +104,9 @@ static void *nested_reader(void *arg)
 			n = pread(fd_src, map + (size_t)p * page_size, len, src);
 			if (n == (ssize_t)len)
 				continue;
+			if (n > (ssize_t)len)
+				die("pread of %zu bytes into the mapping returned %zd",
+				    len, n);
 			if (n >= 0 || errno == EFAULT)
 				atomic_fetch_add(&efault, 1);
 			else
