@@ -970,7 +970,7 @@ static int mix_one(int id, long *counts, long *sigbus, long *eio)
 	char *map = map_file(fd, 0, MIX_MAP);
 	volatile char *vmap = map;
 	/* live across the SIGBUS siglongjmp below */
-	volatile off_t len;
+	volatile off_t len, asked;
 	volatile ssize_t r;
 	volatile int op;
 	off_t off;
@@ -984,15 +984,16 @@ static int mix_one(int id, long *counts, long *sigbus, long *eio)
 			len = MIX_BASE - off;
 		r = 0;
 		errno = 0;
+		asked = len;	/* no call may report more than this */
 		switch (op) {
 		case 0:
-			r = pread(fd, buf, len - rand_r(&seed) % 4096,
-				  off + rand_r(&seed) % 4096);
+			asked = len - rand_r(&seed) % 4096;
+			r = pread(fd, buf, asked, off + rand_r(&seed) % 4096);
 			break;
 		case 1:
 			memset(buf, 'A' + id, len);
-			r = pwrite(fd, buf, len - rand_r(&seed) % 4096,
-				   off + rand_r(&seed) % 4096);
+			asked = len - rand_r(&seed) % 4096;
+			r = pwrite(fd, buf, asked, off + rand_r(&seed) % 4096);
 			break;
 		case 2:
 			r = pread(dfd, buf, len, off);
@@ -1048,6 +1049,10 @@ static int mix_one(int id, long *counts, long *sigbus, long *eio)
 			r = rand_r(&seed) % 8 ? 0 : fsync(fd);
 			break;
 		}
+		if (r > asked)
+			die("%s at %lld returned %lld of %lld bytes",
+			    mix_names[op], (long long)off, (long long)r,
+			    (long long)asked);
 		if (r < 0) {
 			if ((errno == EIO || errno == EUCLEAN) &&
 			    (ordered_wait_eio_ok || (op != 8 && op != 9 && op != 10))) {
