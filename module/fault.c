@@ -25,14 +25,22 @@
  *   task faults again before its task_work ran, it never returned to user,
  *   so the fault is a kernel-mode copy repeating the access: it fails fast.
  *   A kernel-mode copy is therefore refused after one repeat, not spun.
- * - Any other kernel-mode fault of a task that holds nothing: fail fast
- *   (rule 3: it may hold a lock a range holder waits for).
+ * - Any other kernel-mode fault of a task that holds nothing (a pipe,
+ *   socket or FIEMAP copy into a mapping, MADV_POPULATE_*, a kernel
+ *   thread's GUP): it may hold a lock a range holder waits for (rule 3),
+ *   so it waits for the range at most fault_wait_ms (killable), under the
+ *   fault lock it came with, and fails fast when the time runs out.  A
+ *   conflict that is only contention is over in that time and the copy
+ *   completes; a cycle through a lock it holds costs that delay once and
+ *   ends as a refusal, never a deadlock.  fault_wait_ms=0: fail fast at
+ *   once (0.6.1 and before).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/task_work.h>
@@ -40,6 +48,33 @@
 #include "interpose.h"
 
 typedef vm_fault_t (*mapex_fault_t)(struct vm_fault *);
+
+#define MAPEX_FAULT_WAIT_MAX_MS	10000
+
+/* How long a kernel-mode fault of a task holding nothing may wait. */
+static unsigned int fault_wait_ms = 100;
+
+static int mapex_fault_wait_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int ms;
+
+	if (kstrtouint(val, 10, &ms) || ms > MAPEX_FAULT_WAIT_MAX_MS) {
+		/* a sysfs write brings its newline: leave it out */
+		pr_err("fault_wait_ms: '%.*s' is not a number of milliseconds from 0 to %u\n",
+		       (int)strcspn(val, "\n"), val, MAPEX_FAULT_WAIT_MAX_MS);
+		return -EINVAL;
+	}
+	WRITE_ONCE(fault_wait_ms, ms);
+	return 0;
+}
+
+static const struct kernel_param_ops mapex_fault_wait_ops = {
+	.set = mapex_fault_wait_set,
+	.get = param_get_uint,
+};
+module_param_cb(fault_wait_ms, &mapex_fault_wait_ops, &fault_wait_ms, 0644);
+MODULE_PARM_DESC(fault_wait_ms,
+		 "How long a kernel-mode fault of a task holding no range waits for a busy range before it is refused (ms, 0-10000, default 100)");
 
 struct mapex_deferred_fault {
 	struct mapex_hold	hold;	/* DEFERRED: the repeat's marker */
@@ -119,11 +154,15 @@ static bool mapex_fault_may_defer(struct vm_fault *vmf, unsigned int op,
 	       !(current->flags & (PF_KTHREAD | PF_IO_WORKER));
 }
 
-/* The range @h of a fault is busy: what to return (file comment). */
+/*
+ * The range @h of a fault is busy: what to return (file comment), or 0
+ * when a bounded wait got it (@h is then held and listed).
+ */
 static vm_fault_t mapex_fault_conflict(struct mapex_hold *h,
 				       struct vm_fault *vmf,
 				       unsigned int task)
 {
+	unsigned int wait_ms;
 	vm_fault_t ret;
 
 	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT) {
@@ -132,11 +171,17 @@ static vm_fault_t mapex_fault_conflict(struct mapex_hold *h,
 	}
 	if (task & MAPEX_TASK_HOLDS) {
 		mapex_current_note_refusal(vmf->vma->vm_file, h->start, h->end);
-	} else if (mapex_fault_may_defer(vmf, h->op, task)) {
+		goto refuse;
+	}
+	if (mapex_fault_may_defer(vmf, h->op, task)) {
 		ret = mapex_defer_fault(h, vmf);
 		if (ret)
 			return ret;
 	}
+	wait_ms = READ_ONCE(fault_wait_ms);
+	if (wait_ms && mapex_acquire_timeout(h, msecs_to_jiffies(wait_ms)))
+		return 0;
+refuse:
 	mapex_refuse(h);
 	return VM_FAULT_SIGBUS;
 }
@@ -186,7 +231,8 @@ vm_fault_t mapex_fault(struct mapex_profile *p, struct mapex_hook *hook,
 		got = mapex_acquire_once(&h);
 	if (!got) {
 		ret = mapex_fault_conflict(&h, vmf, task);
-		goto out;
+		if (ret)
+			goto out;
 	}
 	ret = orig(vmf);
 	mapex_release(&h);

@@ -119,6 +119,7 @@ void mapex_set_request(struct mapex_hold *h, struct mapex_profile *p,
 		       struct inode *inode, unsigned int op,
 		       unsigned int mode, u64 start, u64 end);
 int mapex_acquire(struct mapex_hold *h, bool nowait);
+int mapex_acquire_timeout(struct mapex_hold *h, long timeout);
 int mapex_acquire_once(struct mapex_hold *h);
 int mapex_acquire_ordered(struct mapex_hold *h, bool nowait,
 			  unsigned int pos);

@@ -452,8 +452,11 @@ out:
 	r->state = MAPEX_RS_RELEASED;
 }
 
-/* Fatal signal while waiting: undo, unless the grant won the race. */
-static int mapex_range_cancel(struct mapex_range *r)
+/*
+ * A fatal signal (@err -EINTR) or the timeout (-ETIMEDOUT) while waiting:
+ * undo, unless the grant won the race (0).
+ */
+static int mapex_range_cancel(struct mapex_range *r, int err)
 {
 	struct mapex_rl_bucket *b = r->bucket;
 
@@ -465,12 +468,13 @@ static int mapex_range_cancel(struct mapex_range *r)
 	r->task = NULL;
 	mapex_remove_locked(b, r);
 	mapex_bucket_unlock(b);
-	return -EINTR;
+	return err;
 }
 
 static int mapex_range_wait(struct mapex_lock_class *cls,
 			    struct mapex_range *r, unsigned int state,
-			    unsigned int holder_mode, pid_t holder_pid)
+			    long timeout, unsigned int holder_mode,
+			    pid_t holder_pid)
 {
 	u64 t0 = ktime_get_ns(), waited;
 	int ret = 0;
@@ -479,14 +483,22 @@ static int mapex_range_wait(struct mapex_lock_class *cls,
 	if (cls->contention_begin)
 		cls->contention_begin(r, holder_mode, holder_pid);
 	for (;;) {
+		/* pairs with the release store of r->task in the grant */
 		set_current_state(state);
 		if (!smp_load_acquire(&r->task))
 			break;
 		if (state == TASK_KILLABLE && fatal_signal_pending(current)) {
-			ret = mapex_range_cancel(r);
+			ret = mapex_range_cancel(r, -EINTR);
 			break;
 		}
-		schedule();
+		if (timeout == MAX_SCHEDULE_TIMEOUT) {
+			schedule();
+		} else if (timeout) {
+			timeout = schedule_timeout(timeout);
+		} else {
+			ret = mapex_range_cancel(r, -ETIMEDOUT);
+			break;
+		}
 	}
 	__set_current_state(TASK_RUNNING);
 	waited = ktime_get_ns() - t0;
@@ -512,9 +524,11 @@ static int mapex_range_wait(struct mapex_lock_class *cls,
 static noinline int mapex_range_lock_busy(struct mapex_lock_class *cls,
 					  struct mapex_rl_bucket *b,
 					  struct mapex_range *r,
-					  unsigned int state,
+					  unsigned int state, long timeout,
 					  unsigned int subclass)
 {
+	/* a bounded wait cannot deadlock: lockdep records no dependency */
+	int timed = timeout != MAX_SCHEDULE_TIMEOUT;
 	struct mapex_range *it, *blocker = NULL;
 	unsigned int holder_mode = MAPEX_MODE_NONE;
 	pid_t holder_pid;
@@ -537,7 +551,8 @@ static noinline int mapex_range_lock_busy(struct mapex_lock_class *cls,
 	if (!blocking) {
 		mapex_insert_locked(b, r, MAPEX_RS_GRANTED);
 		mapex_bucket_unlock(b);
-		mapex_dep_acquire(cls, r->mode, subclass, 0, false, _RET_IP_);
+		mapex_dep_acquire(cls, r->mode, subclass, timed, false,
+				  _RET_IP_);
 		this_cpu_inc(cls->pcpu->acquired[r->mode]);
 		return 0;
 	}
@@ -551,8 +566,9 @@ static noinline int mapex_range_lock_busy(struct mapex_lock_class *cls,
 	mapex_insert_locked(b, r, MAPEX_RS_WAITING);
 	mapex_bucket_unlock(b);
 
-	mapex_dep_acquire(cls, r->mode, subclass, 0, false, _RET_IP_);
-	return mapex_range_wait(cls, r, state, holder_mode, holder_pid);
+	mapex_dep_acquire(cls, r->mode, subclass, timed, false, _RET_IP_);
+	return mapex_range_wait(cls, r, state, timeout, holder_mode,
+				holder_pid);
 }
 
 static __always_inline int __mapex_range_lock(struct mapex_lock_table *t,
@@ -560,7 +576,7 @@ static __always_inline int __mapex_range_lock(struct mapex_lock_table *t,
 					      struct mapex_range *r,
 					      u64 start, u64 end,
 					      unsigned int mode,
-					      unsigned int state,
+					      unsigned int state, long timeout,
 					      unsigned int subclass)
 {
 	struct mapex_lock_class *cls = t->cls;
@@ -573,8 +589,10 @@ static __always_inline int __mapex_range_lock(struct mapex_lock_table *t,
 		return ret;
 	b = mapex_bucket(t, key);
 	if (unlikely(!mapex_lone_trylock(b, r)))
-		return mapex_range_lock_busy(cls, b, r, state, subclass);
-	mapex_dep_acquire(cls, mode, subclass, 0, false, _RET_IP_);
+		return mapex_range_lock_busy(cls, b, r, state, timeout,
+					     subclass);
+	mapex_dep_acquire(cls, mode, subclass, timeout != MAX_SCHEDULE_TIMEOUT,
+			  false, _RET_IP_);
 	this_cpu_inc(cls->pcpu->acquired[mode]);
 	return 0;
 }
@@ -584,14 +602,23 @@ int mapex_range_lock(struct mapex_lock_table *t, const void *key,
 		     unsigned int mode)
 {
 	return __mapex_range_lock(t, key, r, start, end, mode,
-				  TASK_UNINTERRUPTIBLE, 0);
+				  TASK_UNINTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT, 0);
 }
 
 int mapex_range_lock_killable(struct mapex_lock_table *t, const void *key,
 			      struct mapex_range *r, u64 start, u64 end,
 			      unsigned int mode)
 {
-	return __mapex_range_lock(t, key, r, start, end, mode, TASK_KILLABLE, 0);
+	return __mapex_range_lock(t, key, r, start, end, mode, TASK_KILLABLE,
+				  MAX_SCHEDULE_TIMEOUT, 0);
+}
+
+int mapex_range_lock_timeout(struct mapex_lock_table *t, const void *key,
+			     struct mapex_range *r, u64 start, u64 end,
+			     unsigned int mode, long timeout)
+{
+	return __mapex_range_lock(t, key, r, start, end, mode, TASK_KILLABLE,
+				  timeout, 0);
 }
 
 int mapex_range_lock_killable_nested(struct mapex_lock_table *t,
@@ -600,7 +627,7 @@ int mapex_range_lock_killable_nested(struct mapex_lock_table *t,
 				     unsigned int subclass)
 {
 	return __mapex_range_lock(t, key, r, start, end, mode, TASK_KILLABLE,
-				  subclass);
+				  MAX_SCHEDULE_TIMEOUT, subclass);
 }
 
 /*

@@ -134,6 +134,14 @@ int mapex_range_lock_killable(struct mapex_lock_table *t, const void *key,
 			      struct mapex_range *r, u64 start, u64 end,
 			      unsigned int mode);
 /*
+ * As mapex_range_lock_killable(), or -ETIMEDOUT with nothing queued when
+ * not granted within @timeout jiffies (> 0).  lockdep takes the wait as a
+ * trylock: a bounded wait cannot deadlock, it only delays.
+ */
+int mapex_range_lock_timeout(struct mapex_lock_table *t, const void *key,
+			     struct mapex_range *r, u64 start, u64 end,
+			     unsigned int mode, long timeout);
+/*
  * As mapex_range_lock_killable(), for a task that already holds ranges of
  * the class taken in one fixed order (a set, one range per object, in
  * object address order): @subclass is the range's position in that order

@@ -37,7 +37,9 @@
  *      operation after releasing (rule 1).  Nothing proceeds unguarded.
  *   3. A kernel-mode fault of a task that holds nothing may hold i_rwsem
  *      (FIEMAP), a pipe or socket lock, or a range holder's IOLOCK: it
- *      never sleeps on a range either, and fails fast on a conflict.
+ *      never sleeps on a range without a bound.  It waits at most
+ *      fault_wait_ms (killable), then fails fast: a cycle through such a
+ *      lock costs that delay, never a deadlock (lockdep sees a trylock).
  *   4. Ranges are never taken under i_rwsem or invalidate_lock:
  *      truncate_pagecache*() and __iomap_dio_rw() are observed only
  *      (module/checkpoint.c).
@@ -188,6 +190,33 @@ static int mapex_acquire_wait(struct mapex_hold *h, bool nowait,
 					       h->mode, pos);
 	if (ret == -EINTR)
 		return -EINTR;
+	if (ret == 0)
+		mapex_granted(h);
+	else
+		mapex_invalid(h);
+	return 1;
+}
+
+/*
+ * A kernel-mode fault of a task that holds nothing (module/fault.c, rule
+ * 3): wait at most @timeout jiffies for @h's range, prepared unlisted.
+ * Returns 1 if the caller may proceed (@h listed; mapex_release() gives it
+ * back), 0 if the time ran out or a fatal signal came (@h unlisted,
+ * nothing queued).
+ */
+int mapex_acquire_timeout(struct mapex_hold *h, long timeout)
+{
+	int ret;
+
+	mapex_hold_register(h);
+	WRITE_ONCE(h->state, MAPEX_HOLD_WAITING);
+	ret = mapex_range_lock_timeout(&mapex_table, h->inode, &h->range,
+				       h->start, h->end, h->mode, timeout);
+	if (ret == -ETIMEDOUT || ret == -EINTR) {
+		mapex_hold_unregister(h);
+		WRITE_ONCE(h->state, MAPEX_HOLD_NONE);
+		return 0;
+	}
 	if (ret == 0)
 		mapex_granted(h);
 	else

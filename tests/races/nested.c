@@ -20,6 +20,10 @@
  *     q * page + 4), q = (p + pages / 2) % pages, so a buffered read of F
  *     faults on another part of F; source and destination are both inside
  *     scribble words.
+ *   pipe-read: read(pipe, map_F + p * page, 4), a feeder thread keeping
+ *     the pipe full: a kernel-mode copy by a system call no hook sees (the
+ *     task holds no range; mapex waits fault_wait_ms for a busy range,
+ *     0.6.1 and before refused it at once: EFAULT).
  *   dio-read: pread of 512 bytes of G, opened O_DIRECT, at p * page into
  *     map_F + p * page: the direct read pins F's page p with a write fault
  *     (get_user_pages) and dirties it when the read completes.  (btrfs
@@ -61,7 +65,7 @@
 
 #define DIO_READ_LEN	512
 
-enum { READ_OTHER, READ_SELF, DIO_READ, BDEV_READ };
+enum { READ_OTHER, READ_SELF, PIPE_READ, DIO_READ, BDEV_READ };
 
 static struct race_opts o = {
 	.file = "/mnt/scratch/race-case9",
@@ -101,8 +105,14 @@ static void *nested_reader(void *arg)
 			if (variant == READ_SELF)
 				src = (off_t)((p + o.pages / 2) % o.pages) *
 				      (off_t)page_size + 4;
-			n = pread(fd_src, map + (size_t)p * page_size, len, src);
-			if (n == (ssize_t)len)
+			if (variant == PIPE_READ)
+				n = read(fd_src, map + (size_t)p * page_size,
+					 len);
+			else
+				n = pread(fd_src, map + (size_t)p * page_size,
+					  len, src);
+			if (n == (ssize_t)len ||
+			    (n < 0 && errno == EAGAIN && variant == PIPE_READ))
 				continue;
 			if (n > (ssize_t)len)
 				die("pread of %zu bytes into the mapping returned %zd",
@@ -114,6 +124,22 @@ static void *nested_reader(void *arg)
 		}
 	}
 	free(vec);
+	return NULL;
+}
+
+/* pipe-read: keep the pipe (both ends non-blocking) full until stopped. */
+static void *pipe_feeder(void *arg)
+{
+	int fd = *(int *)arg;
+	char chunk[4096];
+
+	memset(chunk, 0x5a, sizeof(chunk));
+	while (!atomic_load_explicit(&stop_flag, memory_order_relaxed))
+		if (write(fd, chunk, sizeof(chunk)) < 0) {
+			if (errno != EAGAIN)
+				die("write to the pipe: %s", strerror(errno));
+			sched_yield();
+		}
 	return NULL;
 }
 
@@ -144,24 +170,28 @@ static void mount_device(const char *path, char *dev, size_t size)
 int main(int argc, char **argv)
 {
 	char src_path[4096];
+	int pipe_fds[2];
 	char *buf;
 	int ret;
 
 	race_parse(argc, argv, &o,
 		   OPT_THREADS | OPT_PAGES | OPT_FSYNC | OPT_WINDOW | OPT_VARIANT,
-		   " [--variant read-other|read-self|dio-read|bdev-read] [--threads N]\n"
+		   " [--variant read-other|read-self|pipe-read|dio-read|bdev-read]\n"
+		   "       [--threads N]"
 		   "       [--pages N]"
 		   " [--fsync-every N] [--window|--always]");
 	if (!strcmp(o.variant, "read-other"))
 		variant = READ_OTHER;
 	else if (!strcmp(o.variant, "read-self"))
 		variant = READ_SELF;
+	else if (!strcmp(o.variant, "pipe-read"))
+		variant = PIPE_READ;
 	else if (!strcmp(o.variant, "dio-read"))
 		variant = DIO_READ;
 	else if (!strcmp(o.variant, "bdev-read"))
 		variant = BDEV_READ;
 	else
-		die("--variant must be read-other, read-self, dio-read or bdev-read");
+		die("--variant must be read-other, read-self, pipe-read, dio-read or bdev-read");
 
 	/* G: a second file of the same size on the same filesystem. */
 	snprintf(src_path, sizeof(src_path), "%s-src", o.file);
@@ -170,6 +200,10 @@ int main(int argc, char **argv)
 		fd_src = open(src_path, O_RDONLY | O_DIRECT);
 		if (fd_src < 0)
 			die("open %s: %s", src_path, strerror(errno));
+	} else if (variant == PIPE_READ) {
+		if (pipe2(pipe_fds, O_NONBLOCK))
+			die("pipe2: %s", strerror(errno));
+		fd_src = pipe_fds[0];
 	} else if (variant != READ_SELF) {
 		size_t len = (size_t)o.pages * page_size;
 
@@ -198,10 +232,14 @@ int main(int argc, char **argv)
 		die("mmap failed");
 	report_extra("efault", &efault);
 	start_threads(o.threads, nested_reader, NULL);
+	if (variant == PIPE_READ)
+		start_threads(1, pipe_feeder, &pipe_fds[1]);
 	ret = dio_race_run(&r, &o, 9, o.variant);
 	if (variant != READ_SELF)
 		close(fd_src);
-	if (variant != READ_SELF && variant != BDEV_READ)
+	if (variant == PIPE_READ)
+		close(pipe_fds[1]);
+	else if (variant != READ_SELF && variant != BDEV_READ)
 		unlink(src_path);
 	return ret;
 }

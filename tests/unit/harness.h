@@ -78,7 +78,8 @@ static inline void h_class_setup(void)
 }
 
 /* ---- a lock request on its own thread ---- */
-enum h_kind { H_LOCK, H_KILLABLE, H_TRYLOCK, H_NESTED };
+enum h_kind { H_LOCK, H_KILLABLE, H_TIMED, H_TRYLOCK, H_NESTED };
+#define H_TIMEOUT_MS	200	/* H_TIMED's bound */
 
 struct h_req {
 	struct mapex_lock_table *t;
@@ -103,6 +104,10 @@ static inline int h_do(struct mapex_lock_table *t, const void *key,
 		return mapex_range_lock(t, key, r, s, e, m);
 	case H_KILLABLE:
 		return mapex_range_lock_killable(t, key, r, s, e, m);
+	case H_TIMED:
+		return mapex_range_lock_timeout(t, key, r, s, e, m,
+						H_TIMEOUT_MS * 1000000L /
+						SHIM_JIFFY_NS);
 	case H_TRYLOCK:
 		return mapex_range_trylock(t, key, r, s, e, m);
 	default:

@@ -4,7 +4,8 @@
  * plain, with ThreadSanitizer and with AddressSanitizer.
  *
  * Worker threads take random ranges of three keys in random modes (lock,
- * killable lock, trylock, and nested trylock while holding), a killer
+ * killable lock, bounded wait, trylock, and nested trylock while holding),
+ * a killer
  * thread sends "fatal signals" at random, and an independent checker (a
  * mutex and a list of its own, not the lock's structures) asserts at every
  * grant that no two incompatible granted ranges overlap.  A watchdog fails
@@ -111,7 +112,7 @@ struct worker {
 	struct task_struct *task;
 	unsigned int seed;
 	u64 wait_since;		/* 0 when not waiting */
-	long ops, killed, tryfail, nested;
+	long ops, killed, tryfail, nested, timedout;
 	int lockdep_left;
 };
 
@@ -158,11 +159,23 @@ static void *worker_fn(void *arg)
 		rnd_range(w, &s, &e);
 		if (kind < 5) {
 			__atomic_store_n(&w->wait_since, ktime_get_ns(), __ATOMIC_RELEASE);
-			ret = kind < 3 ? mapex_range_lock(&T, key, &r, s, e, m) :
-			      mapex_range_lock_killable(&T, key, &r, s, e, m);
+			if (kind < 3)
+				ret = mapex_range_lock(&T, key, &r, s, e, m);
+			else if (kind == 3)
+				ret = mapex_range_lock_killable(&T, key, &r, s,
+								e, m);
+			else	/* a bounded wait of 1 or 2 jiffies (20 us) */
+				ret = mapex_range_lock_timeout(&T, key, &r, s,
+							       e, m,
+							       1 + rnd(w, 2));
 			__atomic_store_n(&w->wait_since, 0, __ATOMIC_RELEASE);
 			if (ret == -EINTR) {
 				w->killed++;
+				shim_clear_fatal();
+				continue;
+			}
+			if (ret == -ETIMEDOUT) {
+				w->timedout++;
 				shim_clear_fatal();
 				continue;
 			}
@@ -243,6 +256,7 @@ int main(int argc, char **argv)
 	pthread_t killer;
 	char name[128];
 	long ops = 0, killed = 0, tryfail = 0, nested = 0, lockdep = 0;
+	long timedout = 0;
 	int starved = 0;
 	struct mapex_mode_stats st;
 	u64 acquired = 0;
@@ -287,6 +301,7 @@ int main(int argc, char **argv)
 		pthread_join(W[i].thread, NULL);
 		ops += W[i].ops;
 		killed += W[i].killed;
+		timedout += W[i].timedout;
 		tryfail += W[i].tryfail;
 		nested += W[i].nested;
 		lockdep |= W[i].lockdep_left;
@@ -295,13 +310,14 @@ int main(int argc, char **argv)
 		mapex_class_read_stats(&mapex_default_class, m, &st);
 		acquired += st.acquired;
 	}
-	printf("# model/%s: %ld grants, %ld nested, %ld killed, %ld trylock refusals, max wait %.1f ms\n",
-	       flavour, ops, nested, killed, tryfail, max_wait_seen / 1e6);
+	printf("# model/%s: %ld grants, %ld nested, %ld killed, %ld timed out, %ld trylock refusals, max wait %.1f ms\n",
+	       flavour, ops, nested, killed, timedout, tryfail,
+	       max_wait_seen / 1e6);
 
 	snprintf(name, sizeof(name), "model/%s/exclusion", flavour);
 	h_report(name, chk_violations == 0, "incompatible overlapping grants");
 	snprintf(name, sizeof(name), "model/%s/progress", flavour);
-	h_report(name, ops > 0 && killed > 0 && nested > 0,
+	h_report(name, ops > 0 && killed > 0 && nested > 0 && timedout > 0,
 		 "some kind of request never happened");
 	snprintf(name, sizeof(name), "model/%s/counters", flavour);
 	h_report(name, acquired == (u64)chk_grants && lockdep == 0,

@@ -330,6 +330,48 @@ static void double_unlock(void)
 	mapex_range_unlock(&r);
 }
 
+/* A bounded wait: gives up with nothing queued, or is granted in time. */
+static void test_timeout(void)
+{
+	struct mapex_range a;
+	struct h_req k, w;
+	int ok;
+
+	/* K (INVAL, timed) waits for A (FAULT); W (BUFFERED) only for K */
+	mapex_range_lock(&T, &K1, &a, 0, 10, MAPEX_MODE_FAULT);
+	h_start(&k, &T, &K1, 0, 10, MAPEX_MODE_INVAL, H_TIMED);
+	h_start(&w, &T, &K1, 0, 10, MAPEX_MODE_BUFFERED, H_LOCK);
+	h_sleep_ms(H_TIMEOUT_MS / 4);
+	ok = !h_done(&k) && !h_done(&w);
+	h_report("timeout/waits-first", ok, NULL);
+	ok = h_wait_for(&k.done, 1) && k.result == -ETIMEDOUT;
+	h_report("timeout/expires", ok, NULL);
+	ok = h_wait_for(&w.done, 1) && w.result == 0;
+	h_report("timeout/later-waiter-released", ok, NULL);
+	h_finish(&k);
+	h_finish(&w);
+	mapex_range_unlock(&a);
+	h_report("timeout/nothing-queued", idle(), NULL);
+
+	/* the holder leaves before the bound: granted */
+	mapex_range_lock(&T, &K1, &a, 0, 10, MAPEX_MODE_DIRECT_WRITE);
+	h_start(&k, &T, &K1, 0, 10, MAPEX_MODE_FAULT, H_TIMED);
+	h_sleep_ms(H_TIMEOUT_MS / 10);
+	mapex_range_unlock(&a);
+	ok = h_wait_for(&k.done, 1) && k.result == 0;
+	h_finish(&k);
+	h_report("timeout/granted-in-time", ok && idle(), NULL);
+
+	/* a fatal signal ends it before the bound */
+	mapex_range_lock(&T, &K1, &a, 0, 10, MAPEX_MODE_DIRECT_WRITE);
+	h_start(&k, &T, &K1, 0, 10, MAPEX_MODE_FAULT, H_TIMED);
+	shim_send_fatal(k.task);
+	ok = h_wait_for(&k.done, 1) && k.result == -EINTR;
+	h_finish(&k);
+	mapex_range_unlock(&a);
+	h_report("timeout/killable", ok && idle(), NULL);
+}
+
 static void test_bad_input(void)
 {
 	struct mapex_range r;
@@ -493,6 +535,7 @@ int main(void)
 	test_fifo();
 	test_trylock();
 	test_killable();
+	test_timeout();
 	test_bad_input();
 	test_table();
 	test_lone();

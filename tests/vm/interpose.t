@@ -28,8 +28,9 @@
 # 4. Bad input: enabled refuses garbage and out-of-range values with EINVAL
 #    and keeps its value; matrix, stats, version and the parameter refuse
 #    writes; a non-root write is refused; an unknown name in filesystems=
-#    fails the load with EINVAL and leaves no /sys/kernel/mapex;
-#    filesystems=xfs creates only fs/xfs.
+#    or a bad fault_wait_ms= fails the load with EINVAL and leaves no
+#    /sys/kernel/mapex; filesystems=xfs creates only fs/xfs; fault_wait_ms
+#    refuses bad writes with a logged reason and keeps its value.
 # Names: interpose/<check> (run-all adds the kernel and filesystem).
 set -uo pipefail
 cd "${MAPEX_PROJ:-$(dirname "$0")/../..}" || exit 2
@@ -322,21 +323,33 @@ r = libc.syscall(313, fd, sys.argv[2].encode(), 0)	# finit_module
 print("ok" if r == 0 else errno.errorcode[ctypes.get_errno()])
 EOF
 mark=$(dmesg | wc -l)
-for param in filesystems=nosuchfs filesystems=ext4,nosuchfs filesystems=tmpfs; do
+for param in filesystems=nosuchfs filesystems=ext4,nosuchfs filesystems=tmpfs \
+	     fault_wait_ms=10001 fault_wait_ms=soon; do
+	case $param in
+	filesystems=*) name=param-unknown-fs/${param#filesystems=} ;;
+	*) name=param-bad-value/$param ;;
+	esac
 	r=$(python3 "$TMP/finit.py" "$KO" "$param")
 	if [ "$r" = EINVAL ] && [ ! -e $SYS ] && [ ! -e /sys/module/mapex ]; then
-		pass "param-unknown-fs/${param#filesystems=}"
+		pass "$name"
 	else
-		fail "param-unknown-fs/${param#filesystems=}" "finit_module: $r, $SYS $( [ -e $SYS ] && echo present || echo absent)"
+		fail "$name" "finit_module: $r, $SYS $( [ -e $SYS ] && echo present || echo absent)"
 		[ -e /sys/module/mapex ] && rmmod mapex
 	fi
 done
-# Each refused load ends on one "not loaded" line in the kernel log.
+# The three unknown filesystems end on one "not loaded" line each in the
+# kernel log (a bad value is refused by the parameter parser, before init).
 n=$(dmesg | tail -n +"$((mark + 1))" | grep -c 'mapex: not loaded (-EINVAL)')
 if [ "$n" = 3 ]; then
 	pass param-refusal-logged
 else
 	fail param-refusal-logged "$n of 3 refused loads logged 'mapex: not loaded (-EINVAL)'"
+fi
+n=$(dmesg | tail -n +"$((mark + 1))" | grep -c "mapex: fault_wait_ms: '.*' is not a number of milliseconds")
+if [ "$n" = 2 ]; then
+	pass param-bad-value-logged
+else
+	fail param-bad-value-logged "$n of 2 bad fault_wait_ms values logged"
 fi
 if load filesystems=xfs; then
 	dirs=$(cd $SYS/fs && echo *)
@@ -603,6 +616,29 @@ elif [ "$(cat $cc)" = Y ]; then
 	pass sysfs/collision-check-refuses-garbage
 else
 	fail sysfs/collision-check-refuses-garbage "value now $(cat $cc)"
+fi
+# fault_wait_ms: 100 by default, 0..10000, refuses anything else unchanged
+# with the reason in the kernel log.
+fw=/sys/module/mapex/parameters/fault_wait_ms
+if [ "$(cat $fw 2>/dev/null)" = 100 ]; then pass sysfs/fault-wait-default; else
+	fail sysfs/fault-wait-default "reads '$(cat $fw 2>&1)'"; fi
+for v in garbage -1 10001 1.5 ""; do
+	mark=$(dmesg | wc -l)
+	if (echo "$v" > $fw) 2>/dev/null; then
+		fail "sysfs/fault-wait-refuses/${v:-empty}" "write accepted, now $(cat $fw)"
+	elif [ "$(cat $fw)" = 100 ] &&
+	     dmesg | tail -n +"$((mark + 1))" | grep -q "mapex: fault_wait_ms: .* is not a number of milliseconds from 0 to 10000"; then
+		pass "sysfs/fault-wait-refuses/${v:-empty}"
+	else
+		fail "sysfs/fault-wait-refuses/${v:-empty}" "value $(cat $fw), log: $(dmesg | tail -n 1)"
+	fi
+done
+if echo 0 > $fw && [ "$(cat $fw)" = 0 ] && echo 10000 > $fw &&
+   [ "$(cat $fw)" = 10000 ] && echo 100 > $fw; then
+	pass sysfs/fault-wait-accepts-range
+else
+	fail sysfs/fault-wait-accepts-range "now $(cat $fw)"
+	echo 100 > $fw
 fi
 note "sysfs done"
 

@@ -13,9 +13,10 @@
 #    case 3 on every filesystem of both kernels except btrfs, case 7/aio and
 #    case 8 on xfs (the only one of the three with large folios on 6.1 and
 #    6.12), case 9 on ext4 and xfs of both kernels and on btrfs of 6.1
-#    (6.12's btrfs shows nothing), case 9/bdev-read as case 9.  Elsewhere
-#    the check is SKIPped without running (a reproducer that may not
-#    trigger there cannot fail honestly; `make races` measures every cell).
+#    (6.12's btrfs shows nothing), cases 9/bdev-read and 9/pipe-read as
+#    case 9.  Elsewhere the check is SKIPped without running (a reproducer
+#    that may not trigger there cannot fail honestly; `make races` measures
+#    every cell).
 # 2. With mapex loaded ($MAPEX_KO), collision detector on (the default):
 #    every case runs for RACES_SECONDS and
 #    must see 0 stale reads, 0 EIO, 0 tp (failed pre-write invalidations)
@@ -94,8 +95,10 @@ else
 	case9=no
 	case $FS/$(uname -r) in ext4/*|xfs/*|btrfs/6.1.*) case9=yes ;; esac
 	teeth case9 "$case9" 9
-	# A direct read from the block device: no filesystem hook sees it.
+	# A direct read from the block device, and a pipe read into the
+	# mapping: no filesystem hook sees either.
 	teeth case9-bdev-read "$case9" 9 --variant bdev-read
+	teeth case9-pipe-read "$case9" 9 --variant pipe-read
 fi
 
 if ! insmod "$KO"; then
@@ -114,8 +117,10 @@ loaded_here=1
 # 9/dio-read was exempt from tp before 0.6.0: the block layer's deferred
 # re-dirtying of the read's pages ran unguarded (now module/redirty.c).
 # Case 9's reads into the mapping must also all complete (efault=0): a
-# refused nested fault is redone (module/rw.c), and a block device's direct
-# IO takes its buffer's ranges first (module/remote.c); on every fs.
+# refused nested fault is redone (module/rw.c), a block device's direct IO
+# takes its buffer's ranges first (module/remote.c), and a pipe read's
+# kernel-mode fault waits fault_wait_ms for its range (module/fault.c); on
+# every fs.
 nonzero() {
 	local f v bad="" fields="violations eio tp warn"
 	if [ "$FS" = btrfs ]; then
@@ -130,7 +135,7 @@ nonzero() {
 	echo "$bad"
 }
 
-for c in 1 2 3 4 5 6 7 7/aio 7/uring 8 8/huge 8/readahead 9 9/read-self 9/dio-read 9/bdev-read; do
+for c in 1 2 3 4 5 6 7 7/aio 7/uring 8 8/huge 8/readahead 9 9/read-self 9/pipe-read 9/dio-read 9/bdev-read; do
 	n=${c%%/*} name=case$n args=()
 	if [ "$c" != "$n" ]; then
 		name=case$n-${c#*/} args=(--variant "${c#*/}")

@@ -199,6 +199,10 @@ static inline struct task_struct *shim_current(void)
 void set_current_state(int state);
 #define __set_current_state(s) set_current_state(s)
 void schedule(void);
+/* the shim's jiffy is 20 us, short enough for the model to time out often */
+#define SHIM_JIFFY_NS		20000L
+#define MAX_SCHEDULE_TIMEOUT	LONG_MAX
+long schedule_timeout(long timeout);
 int wake_up_process(struct task_struct *p);
 void get_task_struct(struct task_struct *p);
 void put_task_struct(struct task_struct *p);

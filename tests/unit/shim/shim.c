@@ -141,6 +141,34 @@ void schedule(void)
 	pthread_mutex_unlock(&p->mtx);
 }
 
+/* As schedule(), for at most @timeout jiffies: what is left (0: expired). */
+long schedule_timeout(long timeout)
+{
+	struct task_struct *p = current;
+	struct timespec deadline, now;
+	long long ns;
+
+	might_sleep();
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	ns = deadline.tv_nsec + (long long)timeout * SHIM_JIFFY_NS;
+	deadline.tv_sec += ns / 1000000000LL;
+	deadline.tv_nsec = ns % 1000000000LL;
+	pthread_mutex_lock(&p->mtx);
+	while (p->state != TASK_RUNNING) {
+		if ((p->state & TASK_WAKEKILL) &&
+		    __atomic_load_n(&p->fatal, __ATOMIC_RELAXED))
+			p->state = TASK_RUNNING;
+		else if (pthread_cond_timedwait(&p->cond, &p->mtx,
+						&deadline) == ETIMEDOUT)
+			p->state = TASK_RUNNING;
+	}
+	pthread_mutex_unlock(&p->mtx);
+	clock_gettime(CLOCK_REALTIME, &now);
+	ns = (deadline.tv_sec - now.tv_sec) * 1000000000LL +
+	     (deadline.tv_nsec - now.tv_nsec);
+	return ns > 0 ? (long)((ns + SHIM_JIFFY_NS - 1) / SHIM_JIFFY_NS) : 0;
+}
+
 int wake_up_process(struct task_struct *p)
 {
 	int woke;
