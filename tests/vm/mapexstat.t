@@ -85,9 +85,9 @@ else
 	expect_error error-not-loaded 'not loaded' "$M" -d 1
 fi
 
-expect_error error-unknown-option 'unknown option' "$M" --no-such-option
-expect_error error-unknown-short-option 'unknown option' "$M" -Z
-expect_error error-missing-value 'needs a value' "$M" -i
+expect_error error-unknown-option 'unrecognized option' "$M" --no-such-option
+expect_error error-unknown-short-option 'invalid option' "$M" -Z
+expect_error error-missing-value 'requires an argument' "$M" -i
 expect_error error-bad-interval 'bad value' "$M" -i 0
 expect_error error-bad-duration 'needs a number' "$M" -d soon
 expect_error error-bad-entries 'needs a number' "$M" -E -3

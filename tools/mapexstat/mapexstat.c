@@ -13,10 +13,10 @@
  * (bad option or value, not root, mapex not loaded, BPF unavailable).
  */
 #define _GNU_SOURCE
+#include <argp.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -32,6 +32,8 @@
 #include <sys/vfs.h>
 
 #include <bpf/libbpf.h>
+
+#include <mapex/version.h>
 
 #include "mapexstat.h"
 #include "mapexstat.skel.h"
@@ -68,48 +70,71 @@ void die(int status, const char *fmt, ...)
 	exit(status);
 }
 
-static void usage(FILE *f)
-{
-	fputs(
-"Usage: mapexstat [OPTIONS]\n"
-"Report mapex range lock contention per inode and (waiter, holder) mode pair.\n"
-"\n"
-"  -i, --interval SEC    print (and, when not pinned, reset) every SEC seconds\n"
-"  -d, --duration SEC    stop after SEC seconds (default: until Ctrl-C;\n"
-"                        when pinned: print the totals at once)\n"
-"  -p, --pid PID         only waits of process PID (not with a pinned collection)\n"
-"      --tid TID         only waits of thread TID (likewise)\n"
-"      --comm COMM       only waits of threads named COMM (likewise)\n"
-"      --cgroup PATH     only waits of tasks in cgroup v2 PATH (likewise)\n"
-"  -t, --threads         one row per waiting thread (tid), not per process\n"
-"  -o, --holders         holder columns: the holder's tid, pid and comm\n"
-"  -s, --stacks N        waiters' kernel stacks, N frames printed (1..64)\n"
-"  -L, --hold-times      log2 histograms of hold times per inode and mode\n"
-"                        (attaches to every lock acquire and release)\n"
-"      --inode WHAT      only one inode: INO, MAJ:MIN:INO or a PATH\n"
-"      --mode W[:H]      only waiter mode W (and holder mode H); modes are\n"
-"                        fault, buffered, direct_read, direct_write, inval\n"
-"                        (holder also: none)\n"
-"  -H, --histogram       print log2 wait histograms per mode pair\n"
-"      --json            print JSON, one object per line\n"
-"  -x, --field-separator SEP  print CSV with separator SEP\n"
-"  -T, --timestamp       time of day on each report\n"
-"  -k, --key KEY         sort by total (default), contended, max, avg, min\n"
-"  -E, --entries N       print at most N rows\n"
-"  -M, --map-entries N   size of the per-inode map (default 10240)\n"
-"      --pin             load, attach and pin under " MAPEX_PIN_DIR ", then exit:\n"
-"                        collection goes on until --unpin (with the filters\n"
-"                        and -t, -o, -s given)\n"
-"      --unpin           detach and remove the pinned collection\n"
-"      --status          what mapex guards: per filesystem guarded or not, each\n"
-"                        hook's state, counters, unguarded warnings, versions\n"
-"                        (with -i: every SEC seconds, what moved; no root)\n"
-"  -v, --verbose         show libbpf messages\n"
-"  -h, --help            show this help\n"
-"\n"
+/* ---- options: one table gives the parser and --help (argp) ------------- */
+
+enum {
+	OPT_INODE = 256, OPT_MODE, OPT_JSON, OPT_PIN, OPT_UNPIN, OPT_STATUS,
+	OPT_TID, OPT_COMM, OPT_CGROUP,
+};
+
+const char *argp_program_version = "mapexstat " MAPEX_VERSION;
+/* a bad option, a missing value: exit status 2, as for every usage error */
+error_t argp_err_exit_status = EXIT_USAGE;
+
+static const char argp_doc[] =
+"Report mapex range lock contention per inode and (waiter, holder) mode pair."
+"\v"
 "Exit status: 0 ok, 1 runtime failure, 2 bad usage, not root, mapex not\n"
-"loaded or BPF unavailable.\n", f);
-}
+"loaded or BPF unavailable.  See mapexstat(8) and docs/mapexstat.md.";
+
+static const struct argp_option argp_options[] = {
+	{ NULL, 0, NULL, 0, "Reporting:", 1 },
+	{ "interval", 'i', "SEC", 0,
+	  "Print (and, when not pinned, reset) every SEC seconds", 1 },
+	{ "duration", 'd', "SEC", 0,
+	  "Stop after SEC seconds (default: until Ctrl-C; when pinned: print the totals at once)", 1 },
+	{ "histogram", 'H', NULL, 0, "Print log2 wait histograms per mode pair", 1 },
+	{ "json", OPT_JSON, NULL, 0, "Print JSON, one object per line", 1 },
+	{ "field-separator", 'x', "SEP", 0, "Print CSV with separator SEP", 1 },
+	{ "timestamp", 'T', NULL, 0, "Time of day on each report", 1 },
+	{ "key", 'k', "KEY", 0,
+	  "Sort by total (default), contended, max, avg, min", 1 },
+	{ "entries", 'E', "N", 0, "Print at most N rows", 1 },
+	{ NULL, 0, NULL, 0, "Rows and details:", 2 },
+	{ "threads", 't', NULL, 0,
+	  "One row per waiting thread (tid), not per process", 2 },
+	{ "holders", 'o', NULL, 0,
+	  "Holder columns: the holder's tid, pid and comm", 2 },
+	{ "stacks", 's', "N", 0,
+	  "Waiters' kernel stacks, N frames printed (1..64)", 2 },
+	{ "hold-times", 'L', NULL, 0,
+	  "Log2 histograms of hold times per inode and mode (attaches to every lock acquire and release)", 2 },
+	{ NULL, 0, NULL, 0, "Filters:", 3 },
+	{ "pid", 'p', "PID", 0,
+	  "Only waits of process PID (not with a pinned collection)", 3 },
+	{ "tid", OPT_TID, "TID", 0, "Only waits of thread TID (likewise)", 3 },
+	{ "comm", OPT_COMM, "COMM", 0,
+	  "Only waits of threads named COMM (likewise)", 3 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0,
+	  "Only waits of tasks in cgroup v2 PATH (likewise)", 3 },
+	{ "inode", OPT_INODE, "WHAT", 0,
+	  "Only one inode: INO, MAJ:MIN:INO or a PATH", 3 },
+	{ "mode", OPT_MODE, "W[:H]", 0,
+	  "Only waiter mode W (and holder mode H); modes are fault, buffered, direct_read, direct_write, inval (holder also: none)", 3 },
+	{ NULL, 0, NULL, 0, "Collection:", 4 },
+	{ "map-entries", 'M', "N", 0,
+	  "Size of the per-inode map (default 10240)", 4 },
+	{ "pin", OPT_PIN, NULL, 0,
+	  "Load, attach and pin under " MAPEX_PIN_DIR ", then exit: collection goes on until --unpin (with the filters and -t, -o, -s given)", 4 },
+	{ "unpin", OPT_UNPIN, NULL, 0,
+	  "Detach and remove the pinned collection", 4 },
+	{ "status", OPT_STATUS, NULL, 0,
+	  "What mapex guards: per filesystem guarded or not, each hook's state, counters, unguarded warnings, versions (with -i: every SEC seconds, what moved; no root)", 4 },
+	{ NULL, 0, NULL, 0, "Other:", 5 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf messages", 5 },
+	{ NULL, 'h', NULL, 0, "Show this help", 5 },
+	{},
+};
 
 /* ---- option parsing ---------------------------------------------------- */
 
@@ -230,176 +255,156 @@ static void parse_cgroup(const char *arg)
 	opt.cgroup = st.st_ino;
 }
 
+/* What the options given so far touch: for the checks between them. */
+struct parse_state {
+	bool filters, output, map_size, detail;
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct parse_state *ps = state->input;
+	unsigned int i;
+
+	switch (key) {
+	case 'i':
+		opt.interval = parse_num("-i", arg, 1, 86400);
+		ps->output = true;
+		break;
+	case 'd':
+		opt.duration = parse_num("-d", arg, 1, 31536000);
+		ps->output = true;
+		break;
+	case 'p':
+		opt.pid = parse_task("-p", "process", arg);
+		ps->filters = true;
+		break;
+	case OPT_TID:
+		opt.tid = parse_task("--tid", "thread", arg);
+		ps->filters = true;
+		break;
+	case OPT_COMM:
+		if (!*arg || strlen(arg) >= MAPEX_COMM_LEN)
+			die(EXIT_USAGE, "--comm: bad value '%s' (1..%d characters)",
+			    arg, MAPEX_COMM_LEN - 1);
+		strcpy(opt.comm, arg);
+		ps->filters = true;
+		break;
+	case OPT_CGROUP:
+		parse_cgroup(arg);
+		ps->filters = true;
+		break;
+	case 't':
+		opt.per_thread = true;
+		ps->detail = true;
+		break;
+	case 'o':
+		opt.holders = true;
+		ps->detail = true;
+		break;
+	case 's':
+		opt.stack_frames = parse_num("-s", arg, 1,
+					     MAPEX_STACK_DEPTH);
+		ps->detail = true;
+		break;
+	case 'L':
+		opt.hold_times = true;
+		ps->detail = true;
+		break;
+	case 'x':
+		if (!*arg)
+			die(EXIT_USAGE, "-x: empty separator");
+		opt.sep = arg;
+		ps->output = true;
+		break;
+	case 'T':
+		opt.timestamp = true;
+		ps->output = true;
+		break;
+	case OPT_INODE:
+		parse_inode(arg);
+		ps->filters = true;
+		break;
+	case OPT_MODE:
+		parse_mode(arg);
+		ps->filters = true;
+		break;
+	case 'H':
+		opt.hist = true;
+		ps->output = true;
+		break;
+	case OPT_JSON:
+		opt.json = true;
+		ps->output = true;
+		break;
+	case 'k':
+		for (i = 0; i < ARRAY_SIZE(sort_names); i++)
+			if (!strcmp(arg, sort_names[i][0]) ||
+			    !strcmp(arg, sort_names[i][1]))
+				break;
+		if (i == ARRAY_SIZE(sort_names))
+			die(EXIT_USAGE, "-k: unknown sort key '%s' (total, contended, max, avg, min)",
+			    arg);
+		opt.sort = i;
+		ps->output = true;
+		break;
+	case 'E':
+		opt.entries = parse_num("-E", arg, 1, ULONG_MAX);
+		ps->output = true;
+		break;
+	case 'M':
+		opt.map_entries = parse_num("-M", arg, 1, 1U << 24);
+		ps->map_size = true;
+		break;
+	case OPT_PIN:
+		opt.pin = true;
+		break;
+	case OPT_UNPIN:
+		opt.unpin = true;
+		break;
+	case OPT_STATUS:
+		opt.status = true;
+		break;
+	case 'v':
+		opt.verbose = true;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	case ARGP_KEY_END:
+		if (opt.status &&
+		    (opt.pin || opt.unpin || ps->filters || ps->map_size ||
+		     ps->detail || opt.sep || opt.timestamp || opt.hist ||
+		     opt.entries || opt.sort != SORT_TOTAL))
+			die(EXIT_USAGE, "--status takes only -i, -d and --json");
+		if (opt.pin && opt.unpin)
+			die(EXIT_USAGE, "--pin and --unpin exclude each other");
+		if (opt.unpin &&
+		    (ps->filters || ps->output || ps->map_size || ps->detail))
+			die(EXIT_USAGE, "--unpin takes no other options");
+		if (opt.pin && ps->output)
+			die(EXIT_USAGE, "--pin only loads and exits: run mapexstat again to print");
+		if (opt.sep && opt.json)
+			die(EXIT_USAGE, "-x and --json exclude each other");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
 static void parse_args(int argc, char **argv)
 {
-	enum { OPT_INODE = 256, OPT_MODE, OPT_JSON, OPT_PIN, OPT_UNPIN, OPT_STATUS,
-	       OPT_TID, OPT_COMM, OPT_CGROUP };
-	static const struct option longopts[] = {
-		{ "interval",	 required_argument, NULL, 'i' },
-		{ "duration",	 required_argument, NULL, 'd' },
-		{ "pid",	 required_argument, NULL, 'p' },
-		{ "tid",	 required_argument, NULL, OPT_TID },
-		{ "comm",	 required_argument, NULL, OPT_COMM },
-		{ "cgroup",	 required_argument, NULL, OPT_CGROUP },
-		{ "threads",	 no_argument,	    NULL, 't' },
-		{ "holders",	 no_argument,	    NULL, 'o' },
-		{ "stacks",	 required_argument, NULL, 's' },
-		{ "hold-times",	 no_argument,	    NULL, 'L' },
-		{ "field-separator", required_argument, NULL, 'x' },
-		{ "timestamp",	 no_argument,	    NULL, 'T' },
-		{ "inode",	 required_argument, NULL, OPT_INODE },
-		{ "mode",	 required_argument, NULL, OPT_MODE },
-		{ "histogram",	 no_argument,	    NULL, 'H' },
-		{ "json",	 no_argument,	    NULL, OPT_JSON },
-		{ "key",	 required_argument, NULL, 'k' },
-		{ "entries",	 required_argument, NULL, 'E' },
-		{ "map-entries", required_argument, NULL, 'M' },
-		{ "pin",	 no_argument,	    NULL, OPT_PIN },
-		{ "unpin",	 no_argument,	    NULL, OPT_UNPIN },
-		{ "status",	 no_argument,	    NULL, OPT_STATUS },
-		{ "verbose",	 no_argument,	    NULL, 'v' },
-		{ "help",	 no_argument,	    NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
+	static const struct argp argp = {
+		.options = argp_options,
+		.parser = parse_opt,
+		.doc = argp_doc,
 	};
-	bool filters = false, output = false, map_size = false, detail = false;
-	unsigned int i;
-	int c;
+	struct parse_state ps = {};
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":i:d:p:Hk:E:M:vhtos:x:TL", longopts,
-				NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			opt.interval = parse_num("-i", optarg, 1, 86400);
-			output = true;
-			break;
-		case 'd':
-			opt.duration = parse_num("-d", optarg, 1, 31536000);
-			output = true;
-			break;
-		case 'p':
-			opt.pid = parse_task("-p", "process", optarg);
-			filters = true;
-			break;
-		case OPT_TID:
-			opt.tid = parse_task("--tid", "thread", optarg);
-			filters = true;
-			break;
-		case OPT_COMM:
-			if (!*optarg || strlen(optarg) >= MAPEX_COMM_LEN)
-				die(EXIT_USAGE, "--comm: bad value '%s' (1..%d characters)",
-				    optarg, MAPEX_COMM_LEN - 1);
-			strcpy(opt.comm, optarg);
-			filters = true;
-			break;
-		case OPT_CGROUP:
-			parse_cgroup(optarg);
-			filters = true;
-			break;
-		case 't':
-			opt.per_thread = true;
-			detail = true;
-			break;
-		case 'o':
-			opt.holders = true;
-			detail = true;
-			break;
-		case 's':
-			opt.stack_frames = parse_num("-s", optarg, 1,
-						     MAPEX_STACK_DEPTH);
-			detail = true;
-			break;
-		case 'L':
-			opt.hold_times = true;
-			detail = true;
-			break;
-		case 'x':
-			if (!*optarg)
-				die(EXIT_USAGE, "-x: empty separator");
-			opt.sep = optarg;
-			output = true;
-			break;
-		case 'T':
-			opt.timestamp = true;
-			output = true;
-			break;
-		case OPT_INODE:
-			parse_inode(optarg);
-			filters = true;
-			break;
-		case OPT_MODE:
-			parse_mode(optarg);
-			filters = true;
-			break;
-		case 'H':
-			opt.hist = true;
-			output = true;
-			break;
-		case OPT_JSON:
-			opt.json = true;
-			output = true;
-			break;
-		case 'k':
-			for (i = 0; i < ARRAY_SIZE(sort_names); i++)
-				if (!strcmp(optarg, sort_names[i][0]) ||
-				    !strcmp(optarg, sort_names[i][1]))
-					break;
-			if (i == ARRAY_SIZE(sort_names))
-				die(EXIT_USAGE, "-k: unknown sort key '%s' (total, contended, max, avg, min)",
-				    optarg);
-			opt.sort = i;
-			output = true;
-			break;
-		case 'E':
-			opt.entries = parse_num("-E", optarg, 1, ULONG_MAX);
-			output = true;
-			break;
-		case 'M':
-			opt.map_entries = parse_num("-M", optarg, 1, 1U << 24);
-			map_size = true;
-			break;
-		case OPT_PIN:
-			opt.pin = true;
-			break;
-		case OPT_UNPIN:
-			opt.unpin = true;
-			break;
-		case OPT_STATUS:
-			opt.status = true;
-			break;
-		case 'v':
-			opt.verbose = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case ':':
-			die(EXIT_USAGE, "option '%s' needs a value (see --help)",
-			    argv[optind - 1]);
-		default:
-			if (optopt > 0 && optopt < 256 &&
-			    argv[optind - 1][1] != '-')
-				die(EXIT_USAGE, "unknown option '-%c' (see --help)",
-				    optopt);
-			die(EXIT_USAGE, "unknown option '%s' (see --help)",
-			    argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		die(EXIT_USAGE, "unexpected argument '%s' (see --help)",
-		    argv[optind]);
-	if (opt.status && (opt.pin || opt.unpin || filters || map_size ||
-			   detail || opt.sep || opt.timestamp ||
-			   opt.hist || opt.entries || opt.sort != SORT_TOTAL))
-		die(EXIT_USAGE, "--status takes only -i, -d and --json");
-	if (opt.pin && opt.unpin)
-		die(EXIT_USAGE, "--pin and --unpin exclude each other");
-	if (opt.unpin && (filters || output || map_size || detail))
-		die(EXIT_USAGE, "--unpin takes no other options");
-	if (opt.pin && output)
-		die(EXIT_USAGE, "--pin only loads and exits: run mapexstat again to print");
-	if (opt.sep && opt.json)
-		die(EXIT_USAGE, "-x and --json exclude each other");
+	argp_parse(&argp, argc, argv, 0, NULL, &ps);
 }
 
 /* ---- main -------------------------------------------------------------- */
