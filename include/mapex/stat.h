@@ -60,7 +60,8 @@ enum mapex_unguarded_arg {
 /*
  * mapex_stats key: one entry per inode, (waiter, holder) mode pair and
  * waiter process (pid and comm); tid only with mapexstat -t, holder_pid
- * only with -o, stack_id only with -s (0, 0 and MAPEX_NO_STACK otherwise).
+ * only with -o, stack_id only with -s, ustack_id only with -U (0, 0,
+ * MAPEX_NO_STACK and 0 otherwise).
  */
 struct mapex_stat_key {
 	unsigned int dev;		/* kernel dev_t: major << 20 | minor */
@@ -71,7 +72,9 @@ struct mapex_stat_key {
 	unsigned int tid;		/* waiter's thread (-t), else 0 */
 	int holder_pid;			/* holder's thread (-o), else 0 */
 	int stack_id;			/* waiter's kernel stack in mapex_stacks */
-	unsigned int pad;		/* always 0 */
+	int ustack_id;			/* waiter's user stack in mapex_stacks,
+					 * plus 1 (-U); 0: none (was padding,
+					 * always 0, before 0.6.2) */
 	char comm[MAPEX_COMM_LEN];	/* waiter thread's comm */
 };
 
@@ -120,9 +123,13 @@ struct mapex_held_key {
 struct mapex_waiting {
 	int holder_pid;
 	int stack_id;
+	int ustack_id;			/* as in mapex_stat_key */
 };
 
-/* mapex_stacks value: kernel addresses, innermost first, 0-terminated. */
+/*
+ * mapex_stacks value: kernel (or, for a ustack_id, user) addresses,
+ * innermost first, 0-terminated.
+ */
 typedef unsigned long long mapex_stack_t[MAPEX_STACK_DEPTH];
 
 /* mapex_counters: a one-entry array (key 0) of event and drop counters. */
@@ -134,7 +141,7 @@ struct mapex_counters {
 	unsigned long long hist_drops;	/* mapex_hist full: wait not recorded */
 	unsigned long long refused;	/* mapex_refused events */
 	unsigned long long unguarded[MAPEX_NR_CHECKPOINTS];
-	unsigned long long stack_drops;	/* -s: no stack id (map full, ...) */
+	unsigned long long stack_drops;	/* -s, -U: no stack id (map full, ...) */
 	unsigned long long hold_drops;	/* -L: hold not timed (maps full, or the
 					 * same range held twice at once) */
 };

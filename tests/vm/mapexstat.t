@@ -5,7 +5,8 @@
 # output, and a workload with a known number of forced DIRECT-behind-BUFFERED
 # waits between two named processes (tests/vm/mapexstat-conflict.c) that
 # mapexstat must count, histogram and attribute (waiter and holder pid and
-# comm, waiter stack), and filter by --comm, --cgroup and per thread (-t).
+# comm, waiter kernel and user stack), and filter by --comm, --cgroup and
+# per thread (-t).
 #
 # Contention reporting does not depend on the filesystem, and each run takes
 # minutes under TCG: make check runs it on ext4 only (MAPEX_FULL=1: on all).
@@ -102,6 +103,7 @@ expect_error error-status-with-filter 'takes only' "$M" --status --mode fault
 expect_error error-bad-comm 'bad value' "$M" --comm 0123456789abcdefg
 expect_error error-bad-cgroup 'not a cgroup v2' "$M" --cgroup /proc
 expect_error error-bad-stacks 'bad value' "$M" -s 0
+expect_error error-bad-user-stacks 'bad value' "$M" -U 65
 expect_error error-bad-tid 'no thread' "$M" --tid 2147483647
 expect_error error-csv-and-json 'exclude' "$M" -x , --json
 if [ ! -e /sys/module/mapex ]; then
@@ -203,7 +205,7 @@ fi
 
 # ---- pinned collection ------------------------------------------------------
 "$M" --unpin >/dev/null 2>&1
-if "$M" --pin -o -s 16 -L > "$TMP/out" 2> "$TMP/err" && [ -e "$PIN/mapex_stats" ] &&
+if "$M" --pin -o -s 16 -U 8 -L > "$TMP/out" 2> "$TMP/err" && [ -e "$PIN/mapex_stats" ] &&
    [ -e "$PIN/mapex_end_link" ]; then
 	pass pin
 else
@@ -267,9 +269,9 @@ else
 fi
 ino=$(stat -c %i "$file")
 
-"$M" --json --inode "$file" -o -s 16 > "$TMP/pinned.json" 2> "$TMP/err"
-"$M" -T -o -s 16 > "$TMP/table-o" 2>> "$TMP/err"
-"$M" -x , -o -s 16 --inode "$file" > "$TMP/pinned.csv" 2>> "$TMP/err"
+"$M" --json --inode "$file" -o -s 16 -U 8 > "$TMP/pinned.json" 2> "$TMP/err"
+"$M" -T -o -s 16 -U 8 > "$TMP/table-o" 2>> "$TMP/err"
+"$M" -x , -o -s 16 -U 8 --inode "$file" > "$TMP/pinned.csv" 2>> "$TMP/err"
 kill "$cpid" 2>/dev/null
 wait "$cpid" 2>/dev/null
 if python3 -m json.tool "$TMP/pinned.json" > /dev/null 2>&1; then
@@ -290,6 +292,15 @@ json_check hold-times "$TMP/pinned.json" \
 	"sum(h['count'] for h in d['holds'] if h['ino'] == $ino and h['mode'] == 'direct_write') >= $ROUNDS and any(h['ino'] == $ino and h['mode'] == 'buffered' and h['count'] >= $ROUNDS for h in d['holds']) and all(h['count'] == sum(s['count'] for s in h['slots']) > 0 for h in d['holds']) and d['counters']['hold_drops'] == 0"
 json_check waiter-stack "$TMP/pinned.json" \
 	"any(e['comm'] == 'mx-writer' and e['stack_id'] is not None and any(re.match(r'\w+(_file_write_iter|_write_iter_wrap)\+0x[0-9a-f]+', f) for f in e['stack']) for e in d['entries'])"
+# -U: the writer's user stack, its innermost frame in a file it maps (the
+# pwrite in libc, or the workload itself), as file+0xoffset.
+json_check waiter-user-stack "$TMP/pinned.json" \
+	"any(e['comm'] == 'mx-writer' and e['user_stack_id'] is not None and e['user_stack'] and re.match(r'/\S+\+0x[0-9a-f]+$', e['user_stack'][0]) for e in d['entries'])"
+if grep -qE '^ +/\S+\+0x[0-9a-f]+ \[user\]$' "$TMP/table-o"; then
+	pass table-user-stack
+else
+	fail table-user-stack "$(grep -m 3 user "$TMP/table-o" | head -c 300)"
+fi
 if grep -qE '^# [0-9]{2}:[0-9]{2}:[0-9]{2}$' "$TMP/table-o" &&
    grep -qE " ${wpid:-x} mx-writer +${rtid:-x} +${rpid:-x} mx-reader " "$TMP/table-o"; then
 	pass table-holders
@@ -301,6 +312,7 @@ import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 assert rows and all(r["comm"] == "mx-writer" and r["pid"] == sys.argv[2] for r in rows), rows[:3]
 assert any(r["holder_comm"] == "mx-reader" and "write_iter" in r["stack"] for r in rows), rows[:3]
+assert any(r["user_stack"].startswith("/") for r in rows), rows[:3]
 EOF
 then
 	pass csv-parses

@@ -2,8 +2,8 @@
 /*
  * tools/bpf/mapexstat.bpf.c - BPF side of mapexstat: raw tracepoint programs
  * on the mapex tracepoints that aggregate lock waits per (dev, ino, waiter
- * mode, holder mode, waiter pid and comm; optionally tid, holder pid and
- * kernel stack), log2 wait histograms per mode pair, and event/drop
+ * mode, holder mode, waiter pid and comm; optionally tid, holder pid,
+ * kernel and user stack), log2 wait histograms per mode pair, and event/drop
  * counters, in maps pinned by name under /sys/fs/bpf/mapex/.
  * contention_begin (in the waiter's context) notes the holder and the stack
  * per waiting thread; contention_end records the wait. With -L only,
@@ -32,10 +32,11 @@ const volatile __u64 targ_ino;
 const volatile __u32 targ_mode = ~0U;
 const volatile __u32 targ_holder = ~0U;
 
-/* Key detail, set by mapexstat: -t, -o, -s. */
+/* Key detail, set by mapexstat: -t, -o, -s, -U. */
 const volatile bool per_thread;
 const volatile bool holders;
 const volatile bool stacks;
+const volatile bool user_stacks;
 const volatile bool hold_times;
 
 /* A zeroed histogram to create entries from (too big for the BPF stack). */
@@ -269,7 +270,7 @@ int mapex_begin(struct bpf_raw_tracepoint_args *ctx)
 		     comm))
 		return 0;
 	count(&c->begin);
-	if (!holders && !stacks)
+	if (!holders && !stacks && !user_stacks)
 		return 0;
 	if (holders)
 		w.holder_pid = ctx->args[MAPEX_BEGIN_HOLDER_PID];
@@ -279,6 +280,19 @@ int mapex_begin(struct bpf_raw_tracepoint_args *ctx)
 			w.stack_id = MAPEX_NO_STACK;
 			count(&c->stack_drops);
 		}
+	}
+	/*
+	 * The waiter's user stack, from its saved user registers: complete
+	 * only through code built with frame pointers.
+	 */
+	if (user_stacks) {
+		long id = bpf_get_stackid(ctx, &mapex_stacks,
+					  BPF_F_USER_STACK);
+
+		if (id >= 0)
+			w.ustack_id = id + 1;
+		else
+			count(&c->stack_drops);
 	}
 	tid = bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&mapex_waiting, &tid, &w, BPF_ANY);
@@ -292,13 +306,14 @@ static __always_inline void take_waiting(struct mapex_stat_key *key,
 	struct mapex_waiting *w;
 
 	key->stack_id = MAPEX_NO_STACK;
-	if (!holders && !stacks)
+	if (!holders && !stacks && !user_stacks)
 		return;
 	w = bpf_map_lookup_elem(&mapex_waiting, &tid);
 	if (!w)
 		return;
 	key->holder_pid = w->holder_pid;
 	key->stack_id = w->stack_id;
+	key->ustack_id = w->ustack_id;
 	bpf_map_delete_elem(&mapex_waiting, &tid);
 }
 

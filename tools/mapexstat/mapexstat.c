@@ -5,9 +5,10 @@
  * main: it loads tools/bpf/mapexstat.bpf.c or reuses the collection that
  * `mapexstat --pin` left under /sys/fs/bpf/mapex/ (pin.c), then prints
  * waits per inode, mode pair and waiting process (per thread with -t, per
- * holder with -o, per kernel stack with -s), optional log2 histograms of
- * waits and (-L) of hold times, as a table, CSV or JSON (report.c), once,
- * every -i seconds or at the end. See docs/mapexstat.md.
+ * holder with -o, per kernel stack with -s, per user stack with -U),
+ * optional log2 histograms of waits and (-L) of hold times, as a table,
+ * CSV or JSON (report.c), once, every -i seconds or at the end. See
+ * docs/mapexstat.md.
  *
  * Exit status: 0 success, 1 runtime failure, 2 usage or environment error
  * (bad option or value, not root, mapex not loaded, BPF unavailable).
@@ -107,6 +108,8 @@ static const struct argp_option argp_options[] = {
 	  "Holder columns: the holder's tid, pid and comm", 2 },
 	{ "stacks", 's', "N", 0,
 	  "Waiters' kernel stacks, N frames printed (1..64)", 2 },
+	{ "user-stacks", 'U', "N", 0,
+	  "Waiters' user stacks as file+offset, N frames printed (1..64; whole only through code built with frame pointers)", 2 },
 	{ "hold-times", 'L', NULL, 0,
 	  "Log2 histograms of hold times per inode and mode (attaches to every lock acquire and release)", 2 },
 	{ NULL, 0, NULL, 0, "Filters:", 3 },
@@ -304,6 +307,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 's':
 		opt.stack_frames = parse_num("-s", arg, 1,
 					     MAPEX_STACK_DEPTH);
+		ps->detail = true;
+		break;
+	case 'U':
+		opt.ustack_frames = parse_num("-U", arg, 1, MAPEX_STACK_DEPTH);
 		ps->detail = true;
 		break;
 	case 'L':

@@ -36,6 +36,7 @@ struct options {
 	unsigned long long cgroup;	/* cgroup v2 id, 0: any */
 	bool per_thread, holders;	/* -t, -o */
 	unsigned int stack_frames;	/* -s N, 0: no stacks */
+	unsigned int ustack_frames;	/* -U N, 0: no user stacks */
 	bool timestamp;			/* -T */
 	bool hold_times;		/* -L */
 	const char *sep;		/* -x SEP: CSV, NULL: table/JSON */
@@ -81,6 +82,7 @@ struct entry {
 	int holder_tgid;		/* -o: from /proc; 0: unknown */
 	char holder_comm[MAPEX_COMM_LEN]; /* -o: from /proc; "": unknown */
 	unsigned long long *stack;	/* -s: MAPEX_STACK_DEPTH addresses */
+	unsigned long long *ustack;	/* -U: likewise, user addresses */
 };
 
 struct hist {

@@ -205,6 +205,7 @@ void load(struct session *s, bool pin)
 	skel->rodata->per_thread = opt.per_thread;
 	skel->rodata->holders = opt.holders;
 	skel->rodata->stacks = opt.stack_frames > 0;
+	skel->rodata->user_stacks = opt.ustack_frames > 0;
 	skel->rodata->hold_times = opt.hold_times;
 	/* Without -L, nothing runs on uncontended acquire and release. */
 	bpf_program__set_autoload(skel->progs.mapex_acquire, opt.hold_times);

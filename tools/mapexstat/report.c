@@ -2,8 +2,9 @@
 /*
  * tools/mapexstat/report.c - mapexstat's reports: reads (and with -i
  * resets) the maps of a session, keeps the rows the options ask for, sorts
- * them, adds paths (paths.c), holders' process and comm from /proc and
- * symbolized stacks (ksyms.c), and prints a table with log2 histograms,
+ * them, adds paths (paths.c), holders' process and comm from /proc,
+ * symbolized kernel stacks (ksyms.c) and user stacks as file+offset
+ * (uaddr.c), and prints a table with log2 histograms,
  * CSV or JSON (schema in docs/mapexstat.md).
  */
 #define _GNU_SOURCE
@@ -18,6 +19,7 @@
 
 #include "ksyms.h"
 #include "mapexstat.h"
+#include "uaddr.h"
 
 const char *const mapex_mode_names[MAPEX_NR_MODES] = MAPEX_MODE_NAMES;
 static const char *const op_names[] = MAPEX_OP_NAMES;
@@ -107,6 +109,7 @@ static void free_snapshot(struct snapshot *snap)
 	for (i = 0; i < snap->n; i++) {
 		free(snap->e[i].path);
 		free(snap->e[i].stack);
+		free(snap->e[i].ustack);
 	}
 	free(snap->e);
 	free(snap->h);
@@ -189,26 +192,38 @@ static void resolve_holders(struct entry *e, size_t n)
 	}
 }
 
+/* Stack @id of mapex_stacks, allocated, or NULL if it is not there. */
+static unsigned long long *load_stack(const struct session *s, int id)
+{
+	unsigned long long *st;
+	__u32 key = id;
+
+	if (s->stacks_fd < 0 || id < 0)
+		return NULL;
+	st = calloc(MAPEX_STACK_DEPTH, sizeof(*st));
+	if (!st)
+		die(EXIT_RUNTIME, "out of memory");
+	if (bpf_map_lookup_elem(s->stacks_fd, &key, st)) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
 static void load_stacks(const struct session *s, struct entry *e, size_t n)
 {
 	size_t i;
-	__u32 id;
 
-	for (i = 0; s->stacks_fd >= 0 && i < n; i++) {
-		if (e[i].key.stack_id < 0)
-			continue;
-		id = e[i].key.stack_id;
-		e[i].stack = calloc(MAPEX_STACK_DEPTH, sizeof(*e[i].stack));
-		if (!e[i].stack)
-			die(EXIT_RUNTIME, "out of memory");
-		if (bpf_map_lookup_elem(s->stacks_fd, &id, e[i].stack)) {
-			free(e[i].stack);
-			e[i].stack = NULL;
-		}
+	for (i = 0; i < n; i++) {
+		if (opt.stack_frames)
+			e[i].stack = load_stack(s, e[i].key.stack_id);
+		/* ustack_id is the id plus 1; 0: none */
+		if (opt.ustack_frames)
+			e[i].ustack = load_stack(s, e[i].key.ustack_id - 1);
 	}
 }
 
-/* Frame i of e's stack as "sym+0xoff [mod]", or NULL past its end. */
+/* Frame i of e's kernel stack as "sym+0xoff [mod]", or NULL past its end. */
 static const char *frame(const struct entry *e, unsigned int i, char *buf,
 			 size_t n)
 {
@@ -223,6 +238,16 @@ static const char *frame(const struct entry *e, unsigned int i, char *buf,
 		ks = ksyms_load("/proc/kallsyms");
 	}
 	return ksyms_name(ks, e->stack[i], buf, n);
+}
+
+/* Frame i of e's user stack as "file+0xoff", or NULL past its end. */
+static const char *uframe(const struct entry *e, unsigned int i, char *buf,
+			  size_t n)
+{
+	if (!e->ustack || i >= opt.ustack_frames || i >= MAPEX_STACK_DEPTH ||
+	    !e->ustack[i])
+		return NULL;
+	return uaddr_name(e->key.pid, e->ustack[i], buf, n);
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -405,6 +430,8 @@ static void print_text(const struct snapshot *snap, size_t rows,
 		printf(" %s\n", e->path ? e->path : "-");
 		for (j = 0; frame(e, j, sym, sizeof(sym)); j++)
 			printf("%14s%s\n", "", sym);
+		for (j = 0; uframe(e, j, sym, sizeof(sym)); j++)
+			printf("%14s%s [user]\n", "", sym);
 	}
 	for (i = 0; i < snap->n; i++)
 		failed += snap->e[i].val.failed;
@@ -419,7 +446,7 @@ static void print_text(const struct snapshot *snap, size_t rows,
 		printf("# requests refused (failed fast): %llu\n",
 		       c->refused);
 	if (c->stack_drops)
-		printf("# waits without a stack (-s): %llu\n", c->stack_drops);
+		printf("# stacks not taken (-s, -U): %llu\n", c->stack_drops);
 	if (c->hold_drops)
 		printf("# holds not timed (-L): %llu\n", c->hold_drops);
 	for (i = 0; i < MAPEX_NR_CHECKPOINTS; i++)
@@ -450,20 +477,40 @@ static void print_text(const struct snapshot *snap, size_t rows,
 	fflush(stdout);
 }
 
+/* A frame printer: frame i of an entry's stack, or NULL past its end. */
+typedef const char *frame_fn(const struct entry *e, unsigned int i,
+			     char *buf, size_t n);
+
+/* ,"NAME_id":ID,"NAME":[frames] (null for an ID < 0, a NULL stack). */
+static void json_stack(const struct entry *e, const char *name, int id,
+		       const unsigned long long *stack, frame_fn *fn)
+{
+	char sym[320];
+	unsigned int f;
+
+	if (id >= 0)
+		printf(",\"%s_id\":%d", name, id);
+	else
+		printf(",\"%s_id\":null", name);
+	printf(",\"%s\":%s", name, stack ? "[" : "null");
+	for (f = 0; fn(e, f, sym, sizeof(sym)); f++) {
+		printf("%s", f ? "," : "");
+		json_str(sym);
+	}
+	printf("%s", stack ? "]" : "");
+}
+
 static void print_json(const struct snapshot *snap, size_t rows,
 		       const struct session *s, double secs)
 {
 	const struct mapex_counters *c = &snap->c;
-	char m1[16], m2[16], o[16];
+	char m1[16], m2[16], o[16], tod[32];
 	size_t i, j;
-
-	char sym[320];
-	unsigned int f;
 
 	printf("{\"source\":\"%s\",\"seconds\":%.3f,",
 	       s->pinned ? "pinned" : "loaded", secs);
 	if (opt.timestamp)
-		printf("\"time\":\"%s\",", time_of_day(sym, sizeof(sym)));
+		printf("\"time\":\"%s\",", time_of_day(tod, sizeof(tod)));
 	printf("\"entries\":[");
 	for (i = 0; i < rows; i++) {
 		const struct entry *e = &snap->e[i];
@@ -498,16 +545,11 @@ static void print_json(const struct snapshot *snap, size_t rows,
 			printf(",\"holder_pid\":null");
 		printf(",\"holder_comm\":");
 		json_str(e->holder_comm[0] ? e->holder_comm : NULL);
-		if (e->key.stack_id >= 0)
-			printf(",\"stack_id\":%d", e->key.stack_id);
-		else
-			printf(",\"stack_id\":null");
-		printf(",\"stack\":%s", e->stack ? "[" : "null");
-		for (f = 0; frame(e, f, sym, sizeof(sym)); f++) {
-			printf("%s", f ? "," : "");
-			json_str(sym);
-		}
-		printf("%s}", e->stack ? "]" : "");
+		json_stack(e, "stack", e->key.stack_id, e->stack, frame);
+		/* ustack_id is the id plus 1; 0: none */
+		json_stack(e, "user_stack", e->key.ustack_id - 1, e->ustack,
+			   uframe);
+		putchar('}');
 	}
 	printf("],\"more_entries\":%zu,\"histograms\":[", snap->n - rows);
 	for (i = 0, j = 0; i < snap->nh; i++) {
@@ -566,6 +608,20 @@ static void csv_field(const char *v, bool first)
 	putchar('"');
 }
 
+/* One CSV field: the frames of fn's stack of e, joined by ';'. */
+static void csv_stack(const struct entry *e, frame_fn *fn)
+{
+	char buf[512], sym[320];
+	size_t len = 0;
+	unsigned int f;
+
+	buf[0] = '\0';
+	for (f = 0; fn(e, f, sym, sizeof(sym)); f++)
+		len += snprintf(buf + len, len < sizeof(buf) ? sizeof(buf) - len : 0,
+				"%s%s", f ? ";" : "", sym);
+	csv_field(buf, false);
+}
+
 /* -x SEP: a header line before the first report, then one line per row. */
 static void print_csv(const struct snapshot *snap, size_t rows)
 {
@@ -574,10 +630,11 @@ static void print_csv(const struct snapshot *snap, size_t rows)
 		"failed", "waiter", "holder", "dev", "ino", "last_start",
 		"last_end", "last_op", "last_result", "pid", "comm", "tid",
 		"holder_tid", "holder_pid", "holder_comm", "stack", "path",
+		"user_stack",
 	};
 	static bool header_done;
-	char buf[512], sym[320], tod[32], m[16];
-	unsigned int c, f;
+	char buf[512], tod[32], m[16];
+	unsigned int c;
 	size_t i;
 
 	if (!header_done) {
@@ -590,7 +647,6 @@ static void print_csv(const struct snapshot *snap, size_t rows)
 	for (i = 0; i < rows; i++) {
 		const struct entry *e = &snap->e[i];
 		const struct mapex_stat_val *v = &e->val;
-		size_t len = 0;
 
 		if (opt.timestamp)
 			csv_field(tod, true);
@@ -626,12 +682,9 @@ static void print_csv(const struct snapshot *snap, size_t rows)
 			 e->holder_tgid);
 		csv_field(buf, false);
 		csv_field(e->holder_comm, false);
-		buf[0] = '\0';
-		for (f = 0; frame(e, f, sym, sizeof(sym)); f++)
-			len += snprintf(buf + len, len < sizeof(buf) ? sizeof(buf) - len : 0,
-					"%s%s", f ? ";" : "", sym);
-		csv_field(buf, false);
+		csv_stack(e, frame);
 		csv_field(e->path ? e->path : "", false);
+		csv_stack(e, uframe);
 		putchar('\n');
 	}
 	fflush(stdout);
@@ -653,7 +706,7 @@ void report(const struct session *s, bool reset, double secs)
 	resolve_paths(snap.e, rows);
 	if (opt.holders)
 		resolve_holders(snap.e, rows);
-	if (opt.stack_frames)
+	if (opt.stack_frames || opt.ustack_frames)
 		load_stacks(s, snap.e, rows);
 	if (opt.sep)
 		print_csv(&snap, rows);
@@ -661,5 +714,6 @@ void report(const struct session *s, bool reset, double secs)
 		print_json(&snap, rows, s, secs);
 	else
 		print_text(&snap, rows, s, secs);
+	uaddr_forget();
 	free_snapshot(&snap);
 }
