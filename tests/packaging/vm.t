@@ -169,9 +169,11 @@ wrapper_says() {
 		bad "$name" "stderr: $(tr '\n' '|' < /tmp/w.err)"
 	fi
 }
+# The release as a literal in a pattern (6.12's holds a '+').
+K_re=$(sed 's/[].[^$*+?(){}|\\]/\\&/g' <<<"$K")
 # The module file is gone (DKMS did not build it).
 mv "$R$ko" "$R/root/mapex.ko.saved"
-wrapper_says wrapper-no-module "no mapex module for kernel $K: DKMS did not build it; see 'dkms status mapex'" \
+wrapper_says wrapper-no-module "no mapex module for kernel $K_re: DKMS did not build it; see 'dkms status mapex'" \
 	in_root modprobe mapex
 check wrapper-quiet-one-line "modprobe -q printed $(wc -l < /tmp/w.err) lines" \
 	eval 'in_root modprobe -q mapex 2> /tmp/w.err; [ "$(wc -l < /tmp/w.err)" = 1 ]'
@@ -188,7 +190,7 @@ if [ -n "$other" ]; then
 	*.gz) gzip -c "$other" > "$R$ko" ;;
 	*) cp "$other" "$R$ko" ;;
 	esac
-	wrapper_says wrapper-other-kernel "built for another kernel than $K|load failed: mapex: " \
+	wrapper_says wrapper-other-kernel "built for another kernel than $K_re|load failed: mapex: " \
 		in_root modprobe mapex
 else
 	skip wrapper-other-kernel "no module of another kernel under build/"
