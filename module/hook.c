@@ -3,13 +3,14 @@
  * module/hook.c - ftrace hook mechanics: symbol lookup without
  * kallsyms_lookup_name, IBT-safe calls to the original, IPMODIFY
  * redirection that survives ftrace_enabled=0, all-or-nothing installation
- * of a set of hooks, and the in-flight wrapper count that unload drains.
+ * of a set of hooks (one ftrace_ops per kind, so one patching round and one
+ * grace period per set), and the in-flight wrapper count that unload drains.
  *
  * How a call is redirected: ftrace calls mapex_ftrace_thunk() at the hooked
- * function's entry; unless the call comes from this module (the wrapper
- * calling the original), the thunk sets the saved instruction pointer to the
- * wrapper, which then runs in the caller's context with the caller's
- * arguments and may sleep.  The wrapper calls the original through
+ * function's entry, which finds the hook by the call's address; unless the
+ * call comes from this module (the wrapper calling the original), the thunk
+ * sets the saved instruction pointer to the wrapper, which then runs in the
+ * caller's context with the caller's arguments and may sleep.  The wrapper calls the original through
  * hook->orig; ftrace then sees a parent inside this module and lets it run.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -19,6 +20,8 @@
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/uaccess.h>
 
 #include "hook.h"
@@ -32,21 +35,6 @@
 
 /* endbr64: f3 0f 1e fa */
 #define MAPEX_ENDBR64	0xfa1e0ff3U
-
-static void notrace mapex_ftrace_thunk(unsigned long ip,
-				       unsigned long parent_ip,
-				       struct ftrace_ops *ops,
-				       struct ftrace_regs *fregs)
-{
-	struct mapex_hook *hook = container_of(ops, struct mapex_hook, ops);
-
-	if (hook->wrapper) {
-		if (!within_module(parent_ip, THIS_MODULE))
-			mapex_set_ip(fregs, (unsigned long)hook->wrapper);
-		return;
-	}
-	hook->observe(hook, fregs);
-}
 
 /*
  * Checkpoints read their arguments from the lighter ftrace_regs when the
@@ -147,7 +135,8 @@ bool mapex_symbol_exists(const char *symbol)
 	return mapex_lookup(symbol) != 0;
 }
 
-bool mapex_hook_absent(const struct mapex_hook *hook)
+/* @hook names a newer kernel's function that this kernel does not have. */
+static bool mapex_hook_absent(const struct mapex_hook *hook)
 {
 	return hook->may_be_absent && !mapex_symbol_exists(hook->symbol);
 }
@@ -177,82 +166,211 @@ static int mapex_hook_resolve(struct mapex_hook *hook)
 	return 0;
 }
 
-static int __mapex_hook_install(struct mapex_hook *hook)
+/*
+ * A group: one ftrace_ops for several hooks of one kind (redirected or
+ * observed), so that installing them costs one code-patching round and
+ * removing them one RCU-tasks grace period, not one per hook (27 hooks
+ * took 4 s to remove under TCG).  @hooks is sorted by call site: the
+ * thunk finds the hooked function of a call by its ftrace address.
+ */
+struct mapex_hook_group {
+	struct ftrace_ops	ops;
+	unsigned int		nr;
+	struct mapex_hook	*hooks[];
+};
+
+/*
+ * The ftrace address of a call lies at the hooked function's start, or
+ * just past its ENDBR (site is one or the other); functions are at least
+ * this far apart, so at most one hook matches.
+ */
+#define MAPEX_SITE_SLACK	16
+
+static struct mapex_hook *mapex_group_find(struct mapex_hook_group *group,
+					   unsigned long ip)
 {
+	unsigned int lo = 0, hi = group->nr;
+
+	if (likely(hi == 1))
+		return group->hooks[0];
+	while (lo < hi) {	/* lo: the first hook whose site is above ip */
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (group->hooks[mid]->site <= ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && ip - group->hooks[lo - 1]->site < MAPEX_SITE_SLACK)
+		return group->hooks[lo - 1];
+	return NULL;
+}
+
+static void notrace mapex_ftrace_thunk(unsigned long ip,
+				       unsigned long parent_ip,
+				       struct ftrace_ops *ops,
+				       struct ftrace_regs *fregs)
+{
+	struct mapex_hook_group *group =
+		container_of(ops, struct mapex_hook_group, ops);
+	struct mapex_hook *hook = mapex_group_find(group, ip);
+
+	if (WARN_ON_ONCE(!hook))	/* ftrace calls it for its filter only */
+		return;
+	if (hook->wrapper) {
+		if (!within_module(parent_ip, THIS_MODULE))
+			mapex_set_ip(fregs, (unsigned long)hook->wrapper);
+		return;
+	}
+	hook->observe(hook, fregs);
+}
+
+static int mapex_site_cmp(const void *a, const void *b)
+{
+	const struct mapex_hook *x = *(struct mapex_hook * const *)a;
+	const struct mapex_hook *y = *(struct mapex_hook * const *)b;
+
+	return x->site < y->site ? -1 : x->site > y->site;
+}
+
+static void mapex_group_free(struct mapex_hook_group *group)
+{
+	ftrace_free_filter(&group->ops);
+	kfree(group);
+}
+
+/*
+ * Register @nr resolved hooks of one kind as one group.  On failure
+ * nothing is registered and every hook's error says what failed where
+ * ftrace could tell (a function it cannot trace); a refused registration
+ * (-EBUSY: another IPMODIFY user) cannot say which function, so the
+ * caller retries them one by one.
+ */
+static int mapex_group_install(struct mapex_hook **hooks, unsigned int nr)
+{
+	struct mapex_hook_group *group;
+	unsigned int i;
 	int err;
 
-	err = mapex_hook_resolve(hook);
-	if (err) {
-		pr_err("cannot resolve %s: %s (%d)\n", hook->symbol,
-		       err == -EPERM ? "ENDBR sealed under IBT" : "not found",
-		       err);
-		return err;
-	}
-	hook->ops.func = mapex_ftrace_thunk;
+	group = kzalloc(struct_size(group, hooks, nr), GFP_KERNEL);
+	if (!group)
+		return -ENOMEM;
+	group->nr = nr;
+	memcpy(group->hooks, hooks, nr * sizeof(*hooks));
+	sort(group->hooks, nr, sizeof(*hooks), mapex_site_cmp, NULL);
+	group->ops.func = mapex_ftrace_thunk;
 	/*
 	 * PERMANENT: kernel.ftrace_enabled=0 must not silently drop the
 	 * hooks (it is refused while they are registered).
 	 */
-	hook->ops.flags = FTRACE_OPS_FL_PERMANENT;
-	if (hook->wrapper) {
-		/*
-		 * The flags livepatch uses: with ftrace_regs arguments the
-		 * lighter trampoline can already change the IP.
-		 */
-		hook->ops.flags |= FTRACE_OPS_FL_IPMODIFY;
+	group->ops.flags = FTRACE_OPS_FL_PERMANENT;
+	/*
+	 * Redirection: the flags livepatch uses; with ftrace_regs arguments
+	 * the lighter trampoline can already change the IP.  Checkpoints read
+	 * their arguments from full pt_regs where ftrace_regs lacks them.
+	 */
+	if (hooks[0]->wrapper)
+		group->ops.flags |= FTRACE_OPS_FL_IPMODIFY;
 #ifndef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
-		hook->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
+	group->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
 #endif
-	} else {
-#ifndef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
-		/* Checkpoints read the arguments from full pt_regs. */
-		hook->ops.flags |= FTRACE_OPS_FL_SAVE_REGS;
-#endif
-	}
 
-	err = ftrace_set_filter_ip(&hook->ops, hook->site, 0, 0);
-	if (err) {
-		pr_err("cannot trace %s: %d\n", hook->symbol, err);
-		return err;
+	for (i = 0; i < nr; i++) {
+		err = ftrace_set_filter_ip(&group->ops, hooks[i]->site, 0, 0);
+		if (err) {
+			if (nr == 1)	/* alone: the caller names the others */
+				pr_err("cannot trace %s: %d\n",
+				       hooks[i]->symbol, err);
+			hooks[i]->error = err;
+			goto out_free;
+		}
 	}
-	err = register_ftrace_function(&hook->ops);
-	if (err) {
-		pr_err("cannot hook %s: %d%s\n", hook->symbol, err,
-		       err == -EBUSY ?
-		       " (already modified by livepatch or another ftrace IPMODIFY user)" : "");
-		ftrace_set_filter_ip(&hook->ops, hook->site, 1, 0);
-		return err;
+	err = register_ftrace_function(&group->ops);
+	if (err)
+		goto out_free;
+	for (i = 0; i < nr; i++) {
+		hooks[i]->group = group;
+		hooks[i]->installed = true;
 	}
-	hook->installed = true;
 	return 0;
-}
 
-/* Install @hook and keep the outcome for the status (hook->error). */
-static int mapex_hook_install(struct mapex_hook *hook)
-{
-	int err = __mapex_hook_install(hook);
-
-	hook->error = err;
+out_free:
+	mapex_group_free(group);
 	return err;
 }
 
-static void mapex_hook_remove(struct mapex_hook *hook)
+static void mapex_group_remove(struct mapex_hook_group *group)
 {
+	unsigned int i;
 	int err;
 
-	if (!hook->installed)
-		return;
-	err = unregister_ftrace_function(&hook->ops);
+	err = unregister_ftrace_function(&group->ops);
 	if (err)
-		pr_err("cannot unhook %s: %d\n", hook->symbol, err);
-	ftrace_set_filter_ip(&hook->ops, hook->site, 1, 0);
-	hook->installed = false;
+		pr_err("cannot unhook %s%s: %d\n", group->hooks[0]->symbol,
+		       group->nr > 1 ? " and the hooks with it" : "", err);
+	for (i = 0; i < group->nr; i++) {
+		group->hooks[i]->installed = false;
+		group->hooks[i]->group = NULL;
+	}
+	mapex_group_free(group);
+}
+
+static void mapex_hook_left_out(const struct mapex_hook *hook)
+{
+	pr_warn("%s not hooked: %s\n", hook->symbol, hook->wrapper ?
+		"its operations are only counted at the checkpoints" :
+		"this checkpoint counts nothing");
 }
 
 /*
- * Install all of @hooks or none: on failure, nothing stays installed.  An
- * optional hook that cannot be installed (its original not callable under
- * IBT, or the function not traceable on this kernel) stays out.
+ * Install the hooks of one kind (@wrappers or checkpoints) among @hooks:
+ * as one group, or where that is refused, one group per hook so that the
+ * refusal names its function and an optional hook can stay out alone.
+ */
+static int mapex_hooks_install_kind(struct mapex_hook *hooks, unsigned int nr,
+				    bool wrappers)
+{
+	struct mapex_hook **todo;
+	unsigned int i, n = 0;
+	int err = 0;
+
+	todo = kcalloc(nr, sizeof(*todo), GFP_KERNEL);
+	if (!todo)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++)
+		if (hooks[i].site && !hooks[i].error &&
+		    !hooks[i].wrapper == !wrappers)
+			todo[n++] = &hooks[i];
+	if (!n || !mapex_group_install(todo, n))
+		goto out;
+
+	for (i = 0; i < n; i++) {
+		todo[i]->error = 0;
+		err = mapex_group_install(&todo[i], 1);
+		if (err == -EBUSY)
+			pr_err("cannot hook %s: %d (already modified by livepatch or another ftrace IPMODIFY user)\n",
+			       todo[i]->symbol, err);
+		else if (err)
+			pr_err("cannot hook %s: %d\n", todo[i]->symbol, err);
+		todo[i]->error = err;
+		if (err && todo[i]->optional) {
+			mapex_hook_left_out(todo[i]);
+			err = 0;
+		}
+		if (err)
+			break;
+	}
+out:
+	kfree(todo);
+	return err;
+}
+
+/*
+ * Install all of @hooks or none: on failure, nothing stays installed.
+ * Entries without a symbol, and newer kernels' functions this kernel does
+ * not have, are skipped.  An optional hook that cannot be installed (its
+ * original not callable under IBT, or the function not traceable on this
+ * kernel) stays out.  Each hook's error keeps the outcome for the status.
  */
 int mapex_hooks_install(struct mapex_hook *hooks, unsigned int nr)
 {
@@ -260,20 +378,30 @@ int mapex_hooks_install(struct mapex_hook *hooks, unsigned int nr)
 	int err;
 
 	for (i = 0; i < nr; i++) {
-		err = mapex_hook_install(&hooks[i]);
-		if (err && hooks[i].optional) {
-			pr_warn("%s not hooked: %s\n", hooks[i].symbol,
-				hooks[i].wrapper ?
-				"its operations are only counted at the checkpoints" :
-				"this checkpoint counts nothing");
+		struct mapex_hook *hook = &hooks[i];
+
+		hook->site = 0;
+		hook->error = 0;
+		if (!hook->symbol || mapex_hook_absent(hook))
 			continue;
-		}
-		if (err) {
-			mapex_hooks_remove(hooks, i);
+		err = mapex_hook_resolve(hook);
+		if (!err)
+			continue;
+		pr_err("cannot resolve %s: %s (%d)\n", hook->symbol,
+		       err == -EPERM ? "ENDBR sealed under IBT" : "not found",
+		       err);
+		hook->site = 0;
+		hook->error = err;
+		if (!hook->optional)
 			return err;
-		}
+		mapex_hook_left_out(hook);
 	}
-	return 0;
+	err = mapex_hooks_install_kind(hooks, nr, true);
+	if (!err)
+		err = mapex_hooks_install_kind(hooks, nr, false);
+	if (err)
+		mapex_hooks_remove(hooks, nr);
+	return err;
 }
 
 void mapex_hooks_remove(struct mapex_hook *hooks, unsigned int nr)
@@ -281,7 +409,8 @@ void mapex_hooks_remove(struct mapex_hook *hooks, unsigned int nr)
 	unsigned int i;
 
 	for (i = nr; i-- > 0;)
-		mapex_hook_remove(&hooks[i]);
+		if (hooks[i].installed)
+			mapex_group_remove(hooks[i].group);
 }
 
 /*

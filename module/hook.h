@@ -12,6 +12,7 @@
 #include <linux/ptrace.h>
 
 struct mapex_hook;
+struct mapex_hook_group;
 typedef void (*mapex_observe_fn)(struct mapex_hook *hook,
 				 struct ftrace_regs *fregs);
 
@@ -24,10 +25,10 @@ struct mapex_hook {
 	/* a newer kernel's function: absent before, nothing to guard there */
 	bool			may_be_absent;
 	bool			seal_for_test;	/* behave as if its ENDBR were sealed */
-	/* set by mapex_hook_install() */
+	/* set by mapex_hooks_install() */
 	unsigned long		orig;		/* address to call the original */
 	unsigned long		site;		/* its ftrace call site */
-	struct ftrace_ops	ops;
+	struct mapex_hook_group	*group;		/* its ftrace_ops, shared */
 	bool			installed;
 	int			error;		/* of the last install, or 0 */
 };
@@ -39,8 +40,6 @@ unsigned long mapex_hook_arg(struct ftrace_regs *fregs, unsigned int n);
 #define MAPEX_ORIG(hook, type)	((type)(hook)->orig)
 
 bool mapex_symbol_exists(const char *symbol);
-/* @hook names a newer kernel's function that this kernel does not have. */
-bool mapex_hook_absent(const struct mapex_hook *hook);
 int mapex_hooks_install(struct mapex_hook *hooks, unsigned int nr);
 void mapex_hooks_remove(struct mapex_hook *hooks, unsigned int nr);
 

@@ -360,19 +360,16 @@ static int mapex_profile_hook(struct mapex_profile *p, struct module *owner)
 		module_put(type->owner);	/* get_fs_type() took it */
 	}
 
-	for (i = 0; i < MAPEX_NR_ENTRIES; i++) {
-		if (!p->hooks[i].symbol || mapex_hook_absent(&p->hooks[i]))
-			continue;
-		err = mapex_hooks_install(&p->hooks[i], 1);
-		if (err) {
-			pr_err("%s: cannot hook %s, filesystem not guarded\n",
-			       p->fstype, p->hooks[i].symbol);
-			while (i-- > 0)
-				if (p->hooks[i].symbol)
-					mapex_hooks_remove(&p->hooks[i], 1);
-			p->hook_error = err;
-			return err;
-		}
+	err = mapex_hooks_install(p->hooks, MAPEX_NR_ENTRIES);
+	if (err) {
+		for (i = 0; i < MAPEX_NR_ENTRIES; i++)
+			if (p->hooks[i].error)
+				break;
+		pr_err("%s: cannot hook %s, filesystem not guarded\n",
+		       p->fstype, i < MAPEX_NR_ENTRIES ?
+		       p->hooks[i].symbol : "its entry points");
+		p->hook_error = err;
+		return err;
 	}
 	p->hook_error = 0;
 	WRITE_ONCE(p->owner, owner);
@@ -383,16 +380,12 @@ static int mapex_profile_hook(struct mapex_profile *p, struct module *owner)
 
 static void mapex_profile_unhook(struct mapex_profile *p)
 {
-	unsigned int i;
-
 	if (!p->hooked)
 		return;
 	WRITE_ONCE(p->hooked, false);
 	WRITE_ONCE(p->owner, NULL);
 	WRITE_ONCE(p->builtin_type, NULL);
-	for (i = MAPEX_NR_ENTRIES; i-- > 0;)
-		if (p->hooks[i].symbol)
-			mapex_hooks_remove(&p->hooks[i], 1);
+	mapex_hooks_remove(p->hooks, MAPEX_NR_ENTRIES);
 }
 
 /* Hook a filesystem when its module comes, unhook it when it goes. */
