@@ -211,7 +211,8 @@ ssize_t mapex_rw_async(struct mapex_hook *hook, struct kiocb *iocb,
 		return ret;
 	}
 	if (aio->set) {
-		got = mapex_set_acquire(aio->set, nowait);
+		got = mapex_rw_set_acquire(aio->set, &aio->hold, iocb,
+					   iov_iter_count(iter), nowait);
 		if (got <= 0)
 			mapex_set_free(aio->set);
 	} else {

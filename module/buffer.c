@@ -10,6 +10,10 @@
  * without any fault or page-cache call that a range could gate: a pin
  * taken by GUP's fast path does not even fault.  A direct write to F that
  * runs meanwhile then fails its invalidation (cases 3 and 7, through DMA).
+ * A private mapping of F is no different for its first fault, which
+ * reads F's page cache before it copies the page; a fault nested in the
+ * read that does not fit is refused, and under a stream of direct writes
+ * to F every redo would be refused again (EFAULT, or a short read).
  * So such a read takes FAULT over the pages of F it will write, for as
  * long as the IO runs (until completion for asynchronous IO), besides its
  * own DIRECT_READ range: the set below (and the block layer's late
@@ -20,9 +24,10 @@
  * DIRECT_READ excludes, and direct writes besides).
  *
  * The ranges of a set are taken in inode address order, one per inode, each
- * waiting like an entry point (module/request.c, rule 1).  A buffer that
- * maps more guarded files than a set holds proceeds with the first ones
- * and counts the rest as unguarded.  Buffered reads need none of this:
+ * waiting like an entry point (module/request.c, rule 1).  A set has room
+ * for a few files in itself and grows on the heap past them: a buffer that
+ * maps more guarded files than can be allocated for fails with ENOMEM
+ * rather than run unguarded.  Buffered reads need none of this:
  * their user copy stores through the page table, which a direct write's
  * writeback write-protects, so each store into F after it faults and
  * takes FAULT.
@@ -79,6 +84,59 @@ struct mapex_hold *mapex_holds_widen(struct mapex_hold *h, unsigned int nr,
 	return NULL;
 }
 
+/* An empty set, with room for MAPEX_SET_INLINE requests in itself. */
+struct mapex_rw_set *mapex_set_alloc(gfp_t gfp)
+{
+	struct mapex_rw_set *s = kzalloc(sizeof(*s), gfp);
+
+	if (s) {
+		s->h = s->h_inline;
+		s->file = s->file_inline;
+		s->cap = MAPEX_SET_INLINE;
+	}
+	return s;
+}
+
+/*
+ * Room for one more request in the array *@h of @nr requests (capacity
+ * *@cap) and its parallel *@file (if @file): both double, leaving
+ * @h_inline (the caller's first array, never freed here) for the heap.
+ * The requests must not be registered yet: they move.  0 or -ENOMEM.
+ * Also module/redirty.c's.
+ */
+int mapex_holds_grow(struct mapex_hold **h, struct file ***file,
+		     unsigned int nr, unsigned int *cap,
+		     const struct mapex_hold *h_inline, gfp_t gfp)
+{
+	unsigned int n = *cap * 2;
+	struct file **nfile = NULL;
+	struct mapex_hold *nh;
+
+	if (nr < *cap)
+		return 0;
+	nh = kmalloc_array(n, sizeof(*nh), gfp);
+	if (file)
+		nfile = kcalloc(n, sizeof(*nfile), gfp);
+	if (!nh || (file && !nfile)) {
+		kfree(nh);
+		kfree(nfile);
+		return -ENOMEM;
+	}
+	memcpy(nh, *h, nr * sizeof(*nh));
+	if (file)
+		memcpy(nfile, *file, nr * sizeof(*nfile));
+	if (*h != h_inline) {
+		kfree(*h);
+		if (file)
+			kfree(*file);
+	}
+	*h = nh;
+	if (file)
+		*file = nfile;
+	*cap = n;
+	return 0;
+}
+
 /*
  * Add [start, end) of @file to the set *@sp, merged with its inode's
  * entry; the set is allocated at the first file (most direct reads have
@@ -92,8 +150,14 @@ static int mapex_set_add(struct mapex_rw_set **sp, const struct mapex_hold *own,
 	struct mapex_rw_set *s = *sp;
 	struct mapex_hold *h;
 
+	/*
+	 * A direct write's source in its own file: its read faults there
+	 * follow the nested rules (rule 2) against the write's own range.
+	 */
+	if (own && own->op == MAPEX_OP_WRITE && inode == own->inode)
+		return 0;
 	if (!s) {
-		s = kzalloc(sizeof(*s), gfp);
+		s = mapex_set_alloc(gfp);
 		if (!s)
 			return -ENOMEM;
 		if (own) {
@@ -109,10 +173,9 @@ static int mapex_set_add(struct mapex_rw_set **sp, const struct mapex_hold *own,
 		h->mode = MAPEX_MODE_FAULT;
 		return 0;
 	}
-	if (s->nr == MAPEX_SET_MAX) {
-		mapex_count(p, MAPEX_CNT_UNGUARDED, MAPEX_MODE_FAULT);
-		return 0;
-	}
+	if (mapex_holds_grow(&s->h, &s->file, s->nr, &s->cap, s->h_inline,
+			     gfp))
+		return -ENOMEM;
 	mapex_set_request(&s->h[s->nr], p, inode, MAPEX_OP_FAULT,
 			  MAPEX_MODE_FAULT, start, end);
 	s->file[s->nr++] = get_file(file);
@@ -136,7 +199,11 @@ static int mapex_set_add_vmas(struct mapex_rw_set **sp,
 		struct mapex_profile *p;
 		u64 off;
 
-		if (!vma->vm_file || !(vma->vm_flags & VM_SHARED))
+		/*
+		 * Shared or private: a fault on a private page not yet
+		 * copied reads it from the file's page cache too.
+		 */
+		if (!vma->vm_file)
 			continue;
 		p = mapex_profile_of(file_inode(vma->vm_file));
 		if (!p || !READ_ONCE(p->enabled))
@@ -252,8 +319,6 @@ int mapex_set_acquire(struct mapex_rw_set *s, bool nowait)
 	unsigned int i;
 	int got = 1;
 
-	/* the position is the lockdep subclass (mapex_acquire_ordered()) */
-	BUILD_BUG_ON(MAPEX_SET_MAX > MAX_LOCKDEP_SUBCLASSES);
 	for (i = 0; i < s->nr && got > 0; i++)
 		got = i && !nested ? mapex_acquire_ordered(&s->h[i], nowait, i) :
 				     mapex_acquire(&s->h[i], nowait);
@@ -306,5 +371,9 @@ void mapex_set_free(struct mapex_rw_set *s)
 	for (i = 0; i < s->nr; i++)
 		if (s->file[i])
 			fput(s->file[i]);
+	if (s->h != s->h_inline) {
+		kfree(s->h);
+		kfree(s->file);
+	}
 	kfree(s);
 }

@@ -134,13 +134,22 @@ void mapex_requests_exit(void);
 
 /* ---- sets: a direct read and the files its buffer maps (buffer.c) ------ */
 
-#define MAPEX_SET_MAX	4
+/* Requests a set holds in itself; past them, it grows on the heap. */
+#define MAPEX_SET_INLINE	4
 
 struct mapex_rw_set {
 	unsigned int		nr;	/* entries in h[], by inode address */
-	struct mapex_hold	h[MAPEX_SET_MAX];
-	struct file		*file[MAPEX_SET_MAX];	/* NULL: the call's own */
+	unsigned int		cap;	/* room in h[] and file[] */
+	struct mapex_hold	*h;	/* h_inline, or a larger array */
+	struct file		**file;	/* NULL entry: the call's own */
+	struct mapex_hold	h_inline[MAPEX_SET_INLINE];
+	struct file		*file_inline[MAPEX_SET_INLINE];
 };
+
+struct mapex_rw_set *mapex_set_alloc(gfp_t gfp);
+int mapex_holds_grow(struct mapex_hold **h, struct file ***file,
+		     unsigned int nr, unsigned int *cap,
+		     const struct mapex_hold *h_inline, gfp_t gfp);
 
 struct mapex_rw_set *mapex_buffer_set(const struct mapex_hold *own,
 				      const struct iov_iter *iter, bool nowait);
@@ -168,6 +177,8 @@ struct mapex_rw_set *mapex_rw_buffer_set(struct mapex_hold *h,
 					 struct kiocb *iocb,
 					 struct iov_iter *iter, bool nowait,
 					 bool redo);
+int mapex_rw_set_acquire(struct mapex_rw_set *s, struct mapex_hold *h,
+			 struct kiocb *iocb, size_t count, bool nowait);
 /* module/aio.c */
 ssize_t mapex_rw_async(struct mapex_hook *hook, struct kiocb *iocb,
 		       struct iov_iter *iter, struct mapex_hold *req,

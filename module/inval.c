@@ -206,7 +206,7 @@ static struct mapex_rw_set *mapex_pair_set(struct mapex_profile *p,
 					   struct inode *b, unsigned int mb,
 					   u64 sb, u64 eb)
 {
-	struct mapex_rw_set *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	struct mapex_rw_set *s = mapex_set_alloc(GFP_KERNEL);
 
 	if (!s)
 		return NULL;
@@ -273,7 +273,7 @@ static struct mapex_rw_set *mapex_pair_take(struct mapex_profile *p,
 		return ERR_PTR(-ENOMEM);
 	got = mapex_set_acquire(s, false);
 	if (got < 0) {
-		kfree(s);
+		mapex_set_free(s);
 		return ERR_PTR(got);
 	}
 	return s;
@@ -284,7 +284,7 @@ static void mapex_pair_drop(struct mapex_rw_set *s)
 	if (!s)
 		return;
 	mapex_set_release(s, NULL);
-	kfree(s);	/* no file references: the caller holds the files */
+	mapex_set_free(s);	/* no file references: the caller holds them */
 }
 
 loff_t mapex_remap(struct mapex_profile *p, struct mapex_hook *hook,

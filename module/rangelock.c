@@ -196,7 +196,9 @@ static inline bool mapex_compatible(const struct mapex_lock_class *cls,
  * ranges of a set are taken in one order, like inode_lock_nested()).  A
  * nested trylock (a request of a task that holds ranges, granted only if
  * it fits) is a recursive shared acquisition: it never waits, so it adds
- * no dependency.
+ * no dependency.  lockdep has MAX_LOCKDEP_SUBCLASSES subclasses: a set's
+ * ranges past the last are annotated as trylocks in it, so lockdep checks
+ * the order of a set's first ranges only (the rest follow the same rule).
  */
 static __always_inline void mapex_dep_acquire(struct mapex_lock_class *cls,
 					      unsigned int mode,
@@ -204,6 +206,12 @@ static __always_inline void mapex_dep_acquire(struct mapex_lock_class *cls,
 					      int trylock, bool nested,
 					      unsigned long ip)
 {
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	if (subclass >= MAX_LOCKDEP_SUBCLASSES) {
+		subclass = MAX_LOCKDEP_SUBCLASSES - 1;
+		trylock = 1;
+	}
+#endif
 	if (nested)
 		lock_acquire_shared_recursive(&cls->dep_map, 0, trylock, NULL, ip);
 	else if (cls->excl_modes & MAPEX_M(mode))

@@ -145,7 +145,8 @@ int mapex_range_lock_timeout(struct mapex_lock_table *t, const void *key,
  * As mapex_range_lock_killable(), for a task that already holds ranges of
  * the class taken in one fixed order (a set, one range per object, in
  * object address order): @subclass is the range's position in that order
- * (lockdep subclass, < MAX_LOCKDEP_SUBCLASSES), as for inode_lock_nested().
+ * (lockdep subclass, as for inode_lock_nested(); positions past lockdep's
+ * last subclass are annotated as trylocks in it, out of its order check).
  */
 int mapex_range_lock_killable_nested(struct mapex_lock_table *t,
 				     const void *key, struct mapex_range *r,

@@ -46,14 +46,16 @@
 #include <linux/bio.h>
 #include <linux/fs.h>
 #include <linux/pagemap.h>
+#include <linux/slab.h>
 
 #include "interpose.h"
 
 typedef void (*mapex_bio_release_pages_t)(struct bio *bio, bool mark_dirty);
 
 struct mapex_redirty {
-	unsigned int		nr;
-	struct mapex_hold	h[MAPEX_SET_MAX];	/* each inode referenced */
+	unsigned int		nr, cap;
+	struct mapex_hold	*h;	/* each inode referenced: h_inline or heap */
+	struct mapex_hold	h_inline[MAPEX_SET_INLINE];
 };
 
 /* Add the span of @folio to @r if it is page cache of a guarded file. */
@@ -80,7 +82,9 @@ static void mapex_redirty_add(struct mapex_redirty *r, struct folio *folio)
 	mapex_span(mapping->host, &start, &end);
 	if (mapex_holds_widen(r->h, r->nr, mapping->host, start, end))
 		goto unlock;
-	if (r->nr == MAPEX_SET_MAX) {
+	/* IO completion work: no IO for memory (GFP_NOIO) */
+	if (mapex_holds_grow(&r->h, NULL, r->nr, &r->cap, r->h_inline,
+			     GFP_NOIO)) {
 		mapex_count(p, MAPEX_CNT_UNGUARDED, MAPEX_MODE_FAULT);
 		goto unlock;
 	}
@@ -112,6 +116,8 @@ static void mapex_redirty_put(struct mapex_redirty *r)
 		iput(inode);
 		deactivate_super(sb);
 	}
+	if (r->h != r->h_inline)
+		kfree(r->h);
 }
 
 /*
@@ -122,10 +128,11 @@ static void mapex_redirty_put(struct mapex_redirty *r)
 static noinline void mapex_redirty_run(struct bio *bio,
 				       mapex_bio_release_pages_t orig)
 {
-	struct mapex_redirty r = { .nr = 0 };
+	struct mapex_redirty r = { .cap = MAPEX_SET_INLINE };
 	struct folio_iter fi;
 	unsigned int i;
 
+	r.h = r.h_inline;
 	bio_for_each_folio_all(fi, bio)
 		mapex_redirty_add(&r, fi.folio);
 	mapex_holds_sort(r.h, NULL, r.nr);

@@ -25,7 +25,7 @@
  *      wait for, sleeps on a range: a wrapper at the filesystem's entry,
  *      a user-mode fault at its return to user (module/fault.c), a
  *      wrapper's fault-in step after it released its own range (rw.c).
- *      The one exception is a set (module/buffer.c: a direct read and
+ *      The one exception is a set (module/buffer.c: a direct IO and
  *      the files its buffer maps): one range per inode, taken in inode
  *      address order, each waiting.  Every task that waits while holding
  *      takes its ranges in that one order, so no two wait for each other.

@@ -6,8 +6,10 @@
  * rule 2) keeps what it did, releases its range and redoes the rest where
  * it may wait: a read under its buffer's set (the ranges of the guarded
  * files its buffer maps, module/buffer.c), so that its faults fit; a write
- * after faulting its source in.  Asynchronous direct IO is handed to
- * module/aio.c.
+ * after faulting its source in.  Direct IO takes its buffer's set from the
+ * start, reads and writes alike, so that its GUP faults fit at once: an
+ * asynchronous one cannot be redone once part of it is queued.
+ * Asynchronous direct IO is handed to module/aio.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -23,11 +25,10 @@ typedef ssize_t (*mapex_rw_iter_t)(struct kiocb *, struct iov_iter *);
 /*
  * A refusal never needs more rounds than this without progress: a read's
  * redo holds the ranges its faults need, and each round of a write faults
- * in the refused range under its own grant.  Only a buffer that maps more
- * guarded files than a set holds, a mapping replaced between rounds, or
- * (writes) a conflicting operation that invalidates the source pages
- * again between the fault-in and the redo, every time, runs into the
- * limit; the operation then returns what it did, or -EFAULT, as a copy
+ * in the refused range under its own grant.  Only a mapping replaced
+ * between rounds, or (buffered writes, and direct writes from their own
+ * file) a conflicting operation that invalidates the source pages again
+ * between the fault-in and the redo, every time, runs into the limit; the operation then returns what it did, or -EFAULT, as a copy
  * from an unmapped page would.
  */
 #define MAPEX_REDO_LIMIT	16
@@ -77,6 +78,28 @@ static unsigned int mapex_rw_range(struct kiocb *iocb, size_t count,
 }
 
 /*
+ * After a grant of [*start, *end) in *mode: does it still cover a @write of
+ * @count bytes at iocb->ki_pos for the file size now?  If not, widen the
+ * request and strengthen its mode for the next round.
+ */
+static bool mapex_rw_covers(struct kiocb *iocb, size_t count, bool write,
+			    u64 *start, u64 *end, unsigned int *mode)
+{
+	unsigned int mode2;
+	u64 s2, e2;
+
+	mode2 = mapex_rw_range(iocb, count, write, &s2, &e2);
+	if (s2 >= *start && e2 <= *end &&
+	    (mode2 == *mode || *mode == MAPEX_MODE_INVAL))
+		return true;
+	*start = min(*start, s2);
+	*end = max(*end, e2);
+	if (mode2 == MAPEX_MODE_INVAL)
+		*mode = mode2;
+	return false;
+}
+
+/*
  * Take the range of the call for @h (registered by this call), widening it
  * and strengthening its mode while the file size moves under the wait.  As
  * mapex_acquire().
@@ -84,8 +107,8 @@ static unsigned int mapex_rw_range(struct kiocb *iocb, size_t count,
 int mapex_rw_lock(struct mapex_hold *h, struct kiocb *iocb, size_t count,
 		  bool write, bool nowait)
 {
-	unsigned int mode, mode2;
-	u64 start, end, s2, e2;
+	unsigned int mode;
+	u64 start, end;
 	int got;
 
 	mode = mapex_rw_range(iocb, count, write, &start, &end);
@@ -97,34 +120,67 @@ int mapex_rw_lock(struct mapex_hold *h, struct kiocb *iocb, size_t count,
 		if (got <= 0)
 			return got;
 		/* The size may have moved while we waited: still covered? */
-		mode2 = mapex_rw_range(iocb, count, write, &s2, &e2);
-		if (s2 >= start && e2 <= end &&
-		    (mode2 == mode || mode == MAPEX_MODE_INVAL))
+		if (mapex_rw_covers(iocb, count, write, &start, &end, &mode))
 			return 1;
 		mapex_release(h);
-		start = min(start, s2);
-		end = max(end, e2);
-		if (mode2 == MAPEX_MODE_INVAL)
-			mode = mode2;
 	}
 }
 
 /*
- * A direct read's set (module/buffer.c), or NULL when it takes @h alone;
- * @h's range is set either way.  With @redo, a buffered read takes one
- * too: the round after one of its nested faults was refused.
+ * A direct read's or write's set (module/buffer.c), or NULL when it takes
+ * @h alone; @h's range is set either way.  With @redo, a buffered read
+ * takes one too: the round after one of its nested faults was refused.
  */
 struct mapex_rw_set *mapex_rw_buffer_set(struct mapex_hold *h,
 					 struct kiocb *iocb,
 					 struct iov_iter *iter, bool nowait,
 					 bool redo)
 {
-	if (h->mode != MAPEX_MODE_DIRECT_READ &&
-	    !(redo && h->op == MAPEX_OP_READ))
+	bool write = h->op == MAPEX_OP_WRITE;
+	unsigned int mode;
+
+	if (!(iocb->ki_flags & IOCB_DIRECT) && !(redo && !write))
 		return NULL;
-	/* a read's range does not depend on the size: no re-check */
-	mapex_rw_range(iocb, iov_iter_count(iter), false, &h->start, &h->end);
+	mode = mapex_rw_range(iocb, iov_iter_count(iter), write, &h->start,
+			      &h->end);
+	if (write)	/* a read's mode does not depend on the size */
+		h->mode = mode;
 	return mapex_buffer_set(h, iter, nowait);
+}
+
+/*
+ * Take the set @s of the call for @h: a write's own range (the entry
+ * without a file) is re-checked against the file size after the grant,
+ * as mapex_rw_lock() does, and the set taken again, wider, if it moved.
+ * As mapex_set_acquire().
+ */
+int mapex_rw_set_acquire(struct mapex_rw_set *s, struct mapex_hold *h,
+			 struct kiocb *iocb, size_t count, bool nowait)
+{
+	struct mapex_hold *own = NULL;
+	unsigned int i;
+	int got;
+
+	for (i = 0; h->op == MAPEX_OP_WRITE && i < s->nr; i++)
+		if (!s->file[i])
+			own = &s->h[i];
+	for (;;) {
+		u64 start, end;
+		unsigned int mode;
+
+		got = mapex_set_acquire(s, nowait);
+		if (got <= 0 || !own)
+			return got;
+		start = own->start;
+		end = own->end;
+		mode = own->mode;
+		if (mapex_rw_covers(iocb, count, true, &start, &end, &mode))
+			return 1;
+		mapex_set_release(s, NULL);
+		own->start = start;
+		own->end = end;
+		own->mode = mode;
+	}
 }
 
 /* One synchronous attempt with a set: take it, run the original, release. */
@@ -135,7 +191,7 @@ static ssize_t mapex_rw_sync_set(struct mapex_hook *hook, struct kiocb *iocb,
 	ssize_t ret;
 	int got;
 
-	got = mapex_set_acquire(s, nowait);
+	got = mapex_rw_set_acquire(s, h, iocb, iov_iter_count(iter), nowait);
 	if (got <= 0) {
 		mapex_set_free(s);
 		return got ? got : -EAGAIN;

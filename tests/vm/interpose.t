@@ -750,6 +750,23 @@ echo 0 > $TR/events/mapex/mapex_acquire/filter
 # 0.6.0 did not: in 20 s on 6.12 xfs, 151 unguarded, 6
 # iomap_dio_invalidate_fail, and 23,133 of 23,157 writes refused.
 nested remote-writes-vs-direct-writes remote-write
+# A direct read into one buffer made of shared mappings of 9 files while
+# direct writes rewrite them: its set holds FAULT over all 9 (a set grows
+# past the 4 requests it holds in itself; lockdep orders the first 8), and
+# each file's page cache equals its disk afterwards.  0.6.2 took the first
+# 4 and counted the rest as unguarded: in 10 s on 6.1 xfs, 19,880 fault
+# and 89 direct_write unguarded, 89 iomap_dio_invalidate_fail.
+nested many-files-vs-direct-writes many-files
+# Asynchronous direct IO whose GUP faults pages of a file under a stream
+# of direct writes: a write to another file from a shared mapping of it,
+# a read into a private mapping of it.  Its buffer's set takes FAULT there
+# before submission (reads and writes, shared and private mappings), since
+# a refusal after part of an asynchronous IO is queued cannot be redone.
+# 0.6.2 took sets for direct reads into shared mappings only: the first
+# read into the private mapping failed with EFAULT after 16 redos, and
+# with that fixed the first write from the shared one did (6.1 xfs).
+nested aio-from-and-into-mappings-of-a-busy-file aio-mmap &&
+	no_refusal counters/aio-mmap-no-refusal
 # reflink/dedupe (xfs, btrfs): the destination takes INVAL, the source
 # DIRECT_READ; a reflink loop against mmap stores and direct writes into
 # the destination, with nothing unguarded.

@@ -49,6 +49,15 @@
  *                 pwrite() of /proc/self/mem, and PTRACE_POKEDATA into a
  *                 traced child sharing the mapping; a short or refused
  *                 write (a fault refused) is counted, not fatal
+ *   aio-mmap      asynchronous (aio) O_DIRECT writes of FILE-other from a
+ *                 shared mapping of FILE, and reads of it into a private
+ *                 mapping of FILE, each of pages just unmapped (so GUP
+ *                 faults them), while another thread O_DIRECT-writes FILE
+ *                 over the same range: every IO must complete in full
+ *   many-files    O_DIRECT reads into one buffer made of shared
+ *                 mappings of 9 files (FILE-0 .. FILE-8) while another
+ *                 thread O_DIRECT-writes those files; then, each file
+ *                 synced, its page cache must equal its disk
  *   mix           NPROC (default 2) processes, random buffered/direct/mmap
  *                 reads and writes, punch, zero, collapse/insert, truncate,
  *                 direct IO into mmaps, fsync
@@ -58,6 +67,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/aio_abi.h>
 #include <linux/falloc.h>
 #include <linux/fiemap.h>
 #include <linux/magic.h>
@@ -74,6 +84,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -652,11 +663,48 @@ static int cmd_gap_zero(void)
 
 /* ---- a direct read's pages, dirtied late, against direct writes ---------- */
 
+/*
+ * A stream of O_DIRECT writes of @chunk bytes, each to a random one of
+ * @nfd files at a random chunk of their first @span bytes, until the
+ * deadline.  Run as a thread; @writes counts them.
+ */
+struct dio_stream {
+	const int	*fd;
+	unsigned int	nfd;
+	size_t		chunk;
+	off_t		span;
+	unsigned int	seed;
+	atomic_long	writes;
+};
+
+static void *dio_stream_run(void *arg)
+{
+	struct dio_stream *ds = arg;
+	char *buf = aligned_buf(ds->chunk);
+
+	memset(buf, 'w', ds->chunk);
+	while (!expired()) {
+		int fd = ds->fd[rand_r(&ds->seed) % ds->nfd];
+		off_t off = (rand_r(&ds->seed) % (ds->span / ds->chunk)) *
+			    ds->chunk;
+		ssize_t r = pwrite(fd, buf, ds->chunk, off);
+
+		if (r != (ssize_t)ds->chunk && !csum_error(r))
+			die("O_DIRECT pwrite at %lld", (long long)off);
+		atomic_fetch_add(&ds->writes, 1);
+	}
+	free(buf);
+	return NULL;
+}
+
 #define RD_LEN		(2 * MB)
 #define RD_CHUNK	(256 * KB)
 
 static int rd_fd, rd_dfd;
-static atomic_long rd_syncs, rd_writes, rd_eio;
+static atomic_long rd_syncs, rd_eio;
+static struct dio_stream rd_stream = {
+	.fd = &rd_dfd, .nfd = 1, .chunk = RD_CHUNK, .span = RD_LEN, .seed = 5,
+};
 
 static void *rd_cleaner(void *arg)
 {
@@ -673,27 +721,6 @@ static void *rd_cleaner(void *arg)
 			atomic_fetch_add(&rd_eio, 1);
 		atomic_fetch_add(&rd_syncs, 1);
 	}
-	return NULL;
-}
-
-static void *rd_writer(void *arg)
-{
-	char *buf = aligned_buf(RD_CHUNK);
-	unsigned int seed = 5;
-	off_t off;
-
-	(void)arg;
-	memset(buf, 'w', RD_CHUNK);
-	while (!expired()) {
-		ssize_t r;
-
-		off = (rand_r(&seed) % (RD_LEN / RD_CHUNK)) * RD_CHUNK;
-		r = pwrite(rd_dfd, buf, RD_CHUNK, off);
-		if (r != RD_CHUNK && !csum_error(r))
-			die("O_DIRECT pwrite at %lld", (long long)off);
-		atomic_fetch_add(&rd_writes, 1);
-	}
-	free(buf);
 	return NULL;
 }
 
@@ -720,7 +747,7 @@ static int cmd_redirty(void)
 		die("open %s O_DIRECT", src);
 	m = map_file(rd_fd, 0, RD_LEN);
 	pthread_create(&cleaner, NULL, rd_cleaner, NULL);
-	pthread_create(&writer, NULL, rd_writer, NULL);
+	pthread_create(&writer, NULL, dio_stream_run, &rd_stream);
 	while (!expired()) {
 		off_t off = (rand_r(&seed) % (RD_LEN / RD_CHUNK)) * RD_CHUNK;
 		ssize_t r = pread(sfd, m + off, RD_CHUNK, off);
@@ -735,8 +762,166 @@ static int cmd_redirty(void)
 	if (fdatasync(rd_fd) && (errno == EIO || errno == EUCLEAN))
 		atomic_fetch_add(&rd_eio, 1);
 	printf("mxio %s: %ld direct reads into the mapping, %ld direct writes, %ld syncs, %ld EIO/EUCLEAN\n",
-	       cmd, reads, atomic_load(&rd_writes), atomic_load(&rd_syncs),
+	       cmd, reads, atomic_load(&rd_stream.writes), atomic_load(&rd_syncs),
 	       atomic_load(&rd_eio) + csum_errors);
+	return 0;
+}
+
+/* ---- a direct read whose buffer maps many guarded files ----------------- */
+
+/* More files than a set holds in itself (4) and than lockdep's subclasses */
+#define MANY_FILES	9
+#define MANY_PIECE	(16 * KB)	/* of each file, in the buffer */
+
+static int many_dfd[MANY_FILES];
+static struct dio_stream many_stream = {
+	.fd = many_dfd, .nfd = MANY_FILES, .chunk = MANY_PIECE,
+	.span = MANY_PIECE, .seed = 7,
+};
+
+/* Once quiet: after fsync, what the page cache holds is what the disk does. */
+static void many_check(int fd, int dfd, unsigned int i)
+{
+	char *cached = aligned_buf(MANY_PIECE), *disk = aligned_buf(MANY_PIECE);
+
+	if (fsync(fd) && errno != EIO && errno != EUCLEAN)
+		die("fsync file %u", i);
+	if (pread(fd, cached, MANY_PIECE, 0) != MANY_PIECE ||
+	    pread(dfd, disk, MANY_PIECE, 0) != MANY_PIECE)
+		die("reading back file %u", i);
+	if (memcmp(cached, disk, MANY_PIECE))
+		die("file %u: its page cache differs from the disk (stale cache)", i);
+	free(cached);
+	free(disk);
+}
+
+static int cmd_many_files(void)
+{
+	size_t len = MANY_FILES * MANY_PIECE;
+	int fd[MANY_FILES], sfd;
+	char name[4096];
+	pthread_t writer;
+	long reads = 0;
+	unsigned int i;
+	char *m;
+
+	/* one buffer: a piece of each file's shared mapping, side by side */
+	m = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		die("mmap reserve");
+	for (i = 0; i < MANY_FILES; i++) {
+		snprintf(name, sizeof(name), "%s-%u", path, i);
+		fd[i] = open(name, O_RDWR | O_CREAT, 0644);
+		if (fd[i] < 0)
+			die("open %s", name);
+		prepare(fd[i], MANY_PIECE);
+		many_dfd[i] = open(name, O_RDWR | O_DIRECT);
+		if (many_dfd[i] < 0)
+			die("open %s O_DIRECT", name);
+		if (mmap(m + i * MANY_PIECE, MANY_PIECE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, fd[i], 0) == MAP_FAILED)
+			die("mmap %s", name);
+	}
+	sfd = open_file(0);
+	prepare(sfd, len);
+	close(sfd);
+	sfd = open_file(O_DIRECT);
+	pthread_create(&writer, NULL, dio_stream_run, &many_stream);
+	while (!expired()) {
+		ssize_t r = pread(sfd, m, len, 0);
+
+		if (r != (ssize_t)len && !csum_error(r))
+			die("O_DIRECT pread into %d files' mappings returned %zd",
+			    MANY_FILES, r);
+		reads++;
+	}
+	pthread_join(writer, NULL);
+	for (i = 0; i < MANY_FILES; i++)
+		many_check(fd[i], many_dfd[i], i);
+	printf("mxio %s: %ld direct reads into %d files' mappings, %ld direct writes to them, %ld EIO/EUCLEAN, page cache = disk in each\n",
+	       cmd, reads, MANY_FILES, atomic_load(&many_stream.writes), csum_errors);
+	return 0;
+}
+
+/* ---- asynchronous direct IO from and into mappings of a busy file ------- */
+
+#define AM_LEN		(1 * MB)
+#define AM_CHUNK	(64 * KB)
+
+static int am_dfd;
+/* direct writes over the whole mapped range of FILE, without pause */
+static struct dio_stream am_stream = {
+	.fd = &am_dfd, .nfd = 1, .chunk = AM_CHUNK, .span = AM_LEN, .seed = 8,
+};
+
+/*
+ * One IO through the aio system calls (no libaio), on pages of a mapping
+ * of FILE just unmapped, so that GUP faults them: it must do all of it,
+ * or fail its checksum (see csum_error()).
+ */
+static void am_io(aio_context_t ctx, int fd, int op, char *buf, off_t off,
+		  const char *what)
+{
+	struct iocb cb = { 0 }, *cbs[1] = { &cb };
+	struct io_event ev;
+
+	if (madvise(buf, AM_CHUNK, MADV_DONTNEED))
+		die("madvise");
+	cb.aio_fildes = fd;
+	cb.aio_lio_opcode = op;
+	cb.aio_buf = (uintptr_t)buf;
+	cb.aio_nbytes = AM_CHUNK;
+	cb.aio_offset = off;
+	if (syscall(SYS_io_submit, ctx, 1, cbs) != 1)
+		die("io_submit of %s", what);
+	if (syscall(SYS_io_getevents, ctx, 1, 1, &ev, NULL) != 1)
+		die("io_getevents");
+	if (ev.res == AM_CHUNK)
+		return;
+	errno = ev.res < 0 ? -ev.res : 0;
+	if (!csum_error(ev.res < 0 ? -1 : 0))
+		die("%s returned %lld", what, (long long)ev.res);
+}
+
+static int cmd_aio_mmap(void)
+{
+	aio_context_t ctx = 0;
+	char other[4096];
+	long writes = 0, reads = 0;
+	unsigned int seed = 9;
+	pthread_t writer;
+	int fd, ofd;
+	char *shared, *private;
+
+	fd = open_file(0);
+	am_dfd = open_file(O_DIRECT);
+	prepare(fd, AM_LEN);
+	snprintf(other, sizeof(other), "%s-other", path);
+	ofd = open(other, O_RDWR | O_CREAT | O_DIRECT, 0644);
+	if (ofd < 0 || ftruncate(ofd, AM_LEN))
+		die("open %s", other);
+	shared = map_file(fd, 0, AM_LEN);
+	private = mmap(NULL, AM_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (private == MAP_FAILED)
+		die("mmap private");
+	if (syscall(SYS_io_setup, 8, &ctx))
+		die("io_setup");
+	pthread_create(&writer, NULL, dio_stream_run, &am_stream);
+	while (!expired()) {
+		off_t off = (rand_r(&seed) % (AM_LEN / AM_CHUNK)) * AM_CHUNK;
+
+		am_io(ctx, ofd, IOCB_CMD_PWRITE, shared + off, off,
+		      "async O_DIRECT write from FILE's shared mapping");
+		writes++;
+		/* a private page is copied from FILE's page on the fault */
+		am_io(ctx, ofd, IOCB_CMD_PREAD, private + off, off,
+		      "async O_DIRECT read into FILE's private mapping");
+		reads++;
+	}
+	pthread_join(writer, NULL);
+	syscall(SYS_io_destroy, ctx);
+	printf("mxio %s: %ld async direct writes from the shared mapping, %ld async direct reads into the private one, %ld direct writes to FILE, %ld EIO/EUCLEAN\n",
+	       cmd, writes, reads, atomic_load(&am_stream.writes), csum_errors);
 	return 0;
 }
 
@@ -771,7 +956,7 @@ static int cmd_remote_write(void)
 	    waitpid(child, &status, 0) != child)
 		die("PTRACE_ATTACH");
 	pthread_create(&cleaner, NULL, rd_cleaner, NULL);
-	pthread_create(&writer, NULL, rd_writer, NULL);
+	pthread_create(&writer, NULL, dio_stream_run, &rd_stream);
 	while (!expired()) {
 		off_t off = (rand_r(&seed) % (RD_LEN / RD_CHUNK)) * RD_CHUNK;
 		struct iovec local = { buf, RD_CHUNK };
@@ -812,7 +997,7 @@ static int cmd_remote_write(void)
 	if (fdatasync(rd_fd) && (errno == EIO || errno == EUCLEAN))
 		atomic_fetch_add(&rd_eio, 1);
 	printf("mxio %s: %ld process_vm_writev, %ld /proc/self/mem writes, %ld ptrace pokes, %ld short or refused, %ld direct writes, %ld syncs, %ld EIO/EUCLEAN\n",
-	       cmd, pv, mem, poke, efault, atomic_load(&rd_writes),
+	       cmd, pv, mem, poke, efault, atomic_load(&rd_stream.writes),
 	       atomic_load(&rd_syncs), atomic_load(&rd_eio) + csum_errors);
 	free(buf);
 	return 0;
@@ -1190,6 +1375,10 @@ int main(int argc, char **argv)
 		return cmd_gap_zero();
 	if (!strcmp(cmd, "redirty"))
 		return cmd_redirty();
+	if (!strcmp(cmd, "aio-mmap"))
+		return cmd_aio_mmap();
+	if (!strcmp(cmd, "many-files"))
+		return cmd_many_files();
 	if (!strcmp(cmd, "remote-write"))
 		return cmd_remote_write();
 	if (!strcmp(cmd, "mix"))
