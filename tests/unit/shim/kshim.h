@@ -160,9 +160,10 @@ static inline void lockdep_init_map(struct lockdep_map *m, const char *name,
 }
 
 void shim_lockdep_release_underflow(void);
-#define lock_acquire_shared(m, s, t, n, ip)		((void)(m), shim_lockdep_held++)
-#define lock_acquire_shared_recursive(m, s, t, n, ip)	((void)(m), shim_lockdep_held++)
-#define lock_acquire_exclusive(m, s, t, n, ip)		((void)(m), shim_lockdep_held++)
+#define MAX_LOCKDEP_SUBCLASSES		8UL
+#define lock_acquire_shared(m, s, t, n, ip)		((void)(m), (void)(s), (void)(t), shim_lockdep_held++)
+#define lock_acquire_shared_recursive(m, s, t, n, ip)	((void)(m), (void)(s), (void)(t), shim_lockdep_held++)
+#define lock_acquire_exclusive(m, s, t, n, ip)		((void)(m), (void)(s), (void)(t), shim_lockdep_held++)
 #define lock_release(m, ip) do {					\
 	(void)(m);							\
 	if (--shim_lockdep_held < 0)					\
