@@ -293,10 +293,14 @@ json_check hold-times "$TMP/pinned.json" \
 json_check waiter-stack "$TMP/pinned.json" \
 	"any(e['comm'] == 'mx-writer' and e['stack_id'] is not None and any(re.match(r'\w+(_file_write_iter|_write_iter_wrap)\+0x[0-9a-f]+', f) for f in e['stack']) for e in d['entries'])"
 # -U: the writer's user stack, its innermost frame in a file it maps (the
-# pwrite in libc, or the workload itself), as file+0xoffset.
+# pwrite in libc, or the workload itself), as "function+0xoff
+# (file+0xoffset)", or file+0xoffset where no symbol covers it; that
+# frame is the system call in libc's pwrite, named from libc's symbols.
 json_check waiter-user-stack "$TMP/pinned.json" \
-	"any(e['comm'] == 'mx-writer' and e['user_stack_id'] is not None and e['user_stack'] and re.match(r'/\S+\+0x[0-9a-f]+$', e['user_stack'][0]) for e in d['entries'])"
-if grep -qE '^ +/\S+\+0x[0-9a-f]+ \[user\]$' "$TMP/table-o"; then
+	"any(e['comm'] == 'mx-writer' and e['user_stack_id'] is not None and e['user_stack'] and re.match(r'(\S+\+0x[0-9a-f]+ \()?/\S+\+0x[0-9a-f]+\)?$', e['user_stack'][0]) for e in d['entries'])"
+json_check waiter-user-stack-symbol "$TMP/pinned.json" \
+	"any(e['comm'] == 'mx-writer' and e['user_stack'] and re.match(r'\w*pwrite\w*\+0x[0-9a-f]+ \(/\S+libc\S*\+0x[0-9a-f]+\)$', e['user_stack'][0]) for e in d['entries'])"
+if grep -qE '^ +(\S+\+0x[0-9a-f]+ \()?/\S+\+0x[0-9a-f]+\)? \[user\]$' "$TMP/table-o"; then
 	pass table-user-stack
 else
 	fail table-user-stack "$(grep -m 3 user "$TMP/table-o" | head -c 300)"
@@ -312,7 +316,7 @@ import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 assert rows and all(r["comm"] == "mx-writer" and r["pid"] == sys.argv[2] for r in rows), rows[:3]
 assert any(r["holder_comm"] == "mx-reader" and "write_iter" in r["stack"] for r in rows), rows[:3]
-assert any(r["user_stack"].startswith("/") for r in rows), rows[:3]
+assert any("/" in r["user_stack"] and "+0x" in r["user_stack"] for r in rows), rows[:3]
 EOF
 then
 	pass csv-parses

@@ -240,7 +240,7 @@ static const char *frame(const struct entry *e, unsigned int i, char *buf,
 	return ksyms_name(ks, e->stack[i], buf, n);
 }
 
-/* Frame i of e's user stack as "file+0xoff", or NULL past its end. */
+/* Frame i of e's user stack (uaddr.h's naming), or NULL past its end. */
 static const char *uframe(const struct entry *e, unsigned int i, char *buf,
 			  size_t n)
 {
@@ -380,7 +380,7 @@ static void print_text(const struct snapshot *snap, size_t rows,
 		       const struct session *s, double secs)
 {
 	char t1[16], t2[16], t3[16], m1[16], m2[16], pair[40], devino[48];
-	char range[48], o[16], sym[320], title[96];
+	char range[48], o[16], sym[1024], title[96];
 	const struct mapex_counters *c = &snap->c;
 	unsigned long long failed = 0;
 	unsigned int j;
@@ -485,7 +485,7 @@ typedef const char *frame_fn(const struct entry *e, unsigned int i,
 static void json_stack(const struct entry *e, const char *name, int id,
 		       const unsigned long long *stack, frame_fn *fn)
 {
-	char sym[320];
+	char sym[1024];
 	unsigned int f;
 
 	if (id >= 0)
@@ -611,15 +611,18 @@ static void csv_field(const char *v, bool first)
 /* One CSV field: the frames of fn's stack of e, joined by ';'. */
 static void csv_stack(const struct entry *e, frame_fn *fn)
 {
-	char buf[512], sym[320];
+	char *buf = NULL, sym[1024];
 	size_t len = 0;
 	unsigned int f;
+	FILE *m;
 
-	buf[0] = '\0';
-	for (f = 0; fn(e, f, sym, sizeof(sym)); f++)
-		len += snprintf(buf + len, len < sizeof(buf) ? sizeof(buf) - len : 0,
-				"%s%s", f ? ";" : "", sym);
-	csv_field(buf, false);
+	m = open_memstream(&buf, &len);	/* as long as the frames are */
+	for (f = 0; m && fn(e, f, sym, sizeof(sym)); f++)
+		fprintf(m, "%s%s", f ? ";" : "", sym);
+	if (m)
+		fclose(m);
+	csv_field(buf ? buf : "", false);
+	free(buf);
 }
 
 /* -x SEP: a header line before the first report, then one line per row. */
