@@ -148,6 +148,8 @@ static void *worker_fn(void *arg)
 {
 	struct worker *w = arg;
 
+	/* the killer may use it until it is joined: main drops this ref */
+	get_task_struct(current);
 	__atomic_store_n(&w->task, current, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
 		const void *key = keys[rnd(w, NR_KEYS)];
@@ -299,6 +301,7 @@ int main(int argc, char **argv)
 	pthread_join(killer, NULL);
 	for (int i = 0; i < NR_WORKERS; i++) {
 		pthread_join(W[i].thread, NULL);
+		put_task_struct(W[i].task);	/* the killer is done with it */
 		ops += W[i].ops;
 		killed += W[i].killed;
 		timedout += W[i].timedout;
