@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/harness/vm-run.sh - tests of scripts/vm-run itself, run on the host:
-# exit status propagation, kernel WARNING detection, timeout, and a retried
-# boot.  The filesystem vm-run mounts is checked by tests/vm/run-all, and
+# exit status propagation, kernel WARNING detection, timeout, and the
+# retried boots (a kernel that dies or reports a fault before the command).  The filesystem vm-run mounts is checked by tests/vm/run-all, and
 # mapex loading on it by tests/vm/hooks.t.  Usage: tests/harness/vm-run.sh KERNEL
 set -uo pipefail
 proj=$(cd "$(dirname "$0")/../.." && pwd)
@@ -52,5 +52,16 @@ if [ $rc = 0 ] && grep -q '^RETRY: .*before the command started.*Kernel panic' <
 	ok retry-death-before-command
 else
 	bad retry-death-before-command "rc=$rc out=$(tr '\n' ' ' <<<"$out") $(why)"
+fi
+
+# A kernel that reports a fault before the command starts does not run
+# it; vm-run boots once more and the command runs once, on the clean boot.
+out=$(MAPEX_VM_TEST_ALARM_ONCE=1 vm --fs none -- echo second-boot 2>"$errf")
+rc=$?
+if [ $rc = 0 ] && grep -q '^RETRY: .*alarm before the command started.*WARNING: vm-run harness test' <<<"$out" &&
+   [ "$(grep -c '^second-boot$' <<<"$out")" = 1 ] && [ "$(tail -n 1 <<<"$out")" = second-boot ]; then
+	ok retry-alarm-before-command
+else
+	bad retry-alarm-before-command "rc=$rc out=$(tr '\n' ' ' <<<"$out") $(why)"
 fi
 
