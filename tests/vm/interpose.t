@@ -652,6 +652,7 @@ nested() {
 	after=$(snap)
 	printf '%s\n' "$out" | sed 's/^/# /'
 	echo "# counters moved: $(moved "$before" "$after")"
+	note "nested $name"	# its end, to see which case is slow
 	if [ $rc = 0 ]; then
 		pass "nodeadlock/$name"
 		no_unguarded "counters/$name-no-unguarded" "$before" "$after"
