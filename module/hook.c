@@ -10,8 +10,9 @@
  * function's entry, which finds the hook by the call's address; unless the
  * call comes from this module (the wrapper calling the original), the thunk
  * sets the saved instruction pointer to the wrapper, which then runs in the
- * caller's context with the caller's arguments and may sleep.  The wrapper calls the original through
- * hook->orig; ftrace then sees a parent inside this module and lets it run.
+ * caller's context with the caller's arguments and may sleep.  The wrapper
+ * calls the original through hook->orig; ftrace then sees a parent inside
+ * this module and lets it run.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -277,10 +278,7 @@ static int mapex_group_install(struct mapex_hook **hooks, unsigned int nr)
 
 	for (i = 0; i < nr; i++) {
 		err = ftrace_set_filter_ip(&group->ops, hooks[i]->site, 0, 0);
-		if (err) {
-			if (nr == 1)	/* alone: the caller names the others */
-				pr_err("cannot trace %s: %d\n",
-				       hooks[i]->symbol, err);
+		if (err) {	/* the one-by-one retry names it */
 			hooks[i]->error = err;
 			goto out_free;
 		}

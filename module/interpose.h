@@ -132,7 +132,7 @@ int mapex_held_by_other(struct inode *inode, u64 start, u64 end,
 int mapex_requests_init(void);
 void mapex_requests_exit(void);
 
-/* ---- sets: a direct read and the files its buffer maps (buffer.c) ------ */
+/* ---- sets: a direct IO and the files its buffer maps (buffer.c) -------- */
 
 /* Requests a set holds in itself; past them, it grows on the heap. */
 #define MAPEX_SET_INLINE	4
