@@ -34,6 +34,7 @@ enum mapex_entry {
 	/* what moves or rewrites extents under the cache (an ioctl's work) */
 	MAPEX_ENTRY_MOVE_EXTENTS,
 	MAPEX_ENTRY_EXCHANGE_RANGE,	/* xfs, 6.10 on */
+	MAPEX_ENTRY_READAHEAD,		/* ->readahead, where it must be */
 	MAPEX_NR_ENTRIES,
 };
 
@@ -44,6 +45,7 @@ enum mapex_counter {
 	MAPEX_CNT_REFUSED,		/* faults that did not fit: failed fast */
 	MAPEX_CNT_RETRY,		/* faults deferred or told to retry */
 	MAPEX_CNT_REDO,			/* operations redone after a refusal */
+	MAPEX_CNT_RA_SKIPPED,		/* readaheads not read for this mode */
 	MAPEX_CNT_UNGUARDED,		/* reached the page cache unlocked */
 	MAPEX_NR_COUNTERS,
 };
@@ -129,6 +131,8 @@ void mapex_unlock_hold(struct mapex_hold *h);
 void mapex_release(struct mapex_hold *h);
 int mapex_held_by_other(struct inode *inode, u64 start, u64 end,
 			unsigned int modes);
+int mapex_held_by_any(struct inode *inode, u64 start, u64 end,
+		      unsigned int modes);
 int mapex_requests_init(void);
 void mapex_requests_exit(void);
 
@@ -210,6 +214,10 @@ int mapex_btrfs_defrag(struct mapex_profile *p, struct mapex_hook *hook,
 		       struct inode *inode, struct file_ra_state *ra,
 		       struct btrfs_ioctl_defrag_range_args *range,
 		       u64 newer_than, unsigned long max_to_defrag);
+/* module/readahead.c */
+struct readahead_control;
+void mapex_readahead(struct mapex_profile *p, struct mapex_hook *hook,
+		     struct readahead_control *rac);
 /* module/checkpoint.c */
 void mapex_checkpoint(struct mapex_hook *hook, struct ftrace_regs *fregs);
 struct writeback_control;

@@ -70,6 +70,14 @@ static vm_fault_t xfs_fault_wrap(struct vm_fault *vmf)
 }
 MAPEX_FS_WRAPPERS(btrfs, MAPEX_FS_BTRFS)
 
+/* btrfs's reads keep extents locked past the folios (module/readahead.c). */
+static void btrfs_readahead_wrap(struct readahead_control *rac)
+{
+	struct mapex_profile *p = &mapex_profiles[MAPEX_FS_BTRFS];
+
+	mapex_readahead(p, &p->hooks[MAPEX_ENTRY_READAHEAD], rac);
+}
+
 /* The functions that move or rewrite extents: one per filesystem. */
 static int xfs_swapext_wrap(void *sxp)
 {
@@ -120,6 +128,7 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK(NULL, NULL),	/* no reflink */
 			MAPEX_HOOK("ext4_move_extents", ext4_move_extents_wrap),
 			MAPEX_HOOK(NULL, NULL),	/* no exchange range */
+			MAPEX_HOOK(NULL, NULL),	/* readahead is safe */
 		},
 	},
 	[MAPEX_FS_XFS] = {
@@ -135,6 +144,7 @@ struct mapex_profile mapex_profiles[] = {
 			{ .symbol = "xfs_exchrange_contents",
 			  .wrapper = xfs_exchange_range_wrap,
 			  .may_be_absent = true },
+			MAPEX_HOOK(NULL, NULL),	/* readahead is safe */
 		},
 	},
 	[MAPEX_FS_BTRFS] = {
@@ -148,6 +158,7 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK("btrfs_remap_file_range", btrfs_remap_wrap),
 			MAPEX_HOOK("btrfs_defrag_file", btrfs_defrag_wrap),
 			MAPEX_HOOK(NULL, NULL),	/* no exchange range */
+			MAPEX_HOOK("btrfs_readahead", btrfs_readahead_wrap),
 		},
 	},
 };

@@ -52,6 +52,10 @@
  *   7. Spinlocks below are leaves and never nest in one another:
  *      mapex_hold_bucket.lock (hold.c), the range lock's bucket lock
  *      (rangelock.c, which has its own list), mapex_aio_lock (aio.c).
+ *   8. ->readahead (btrfs) runs under folio locks, inside a fault or a
+ *      read's range: it never takes or waits for a range, it only looks
+ *      and reads nothing under a DIRECT_WRITE or INVAL range
+ *      (module/readahead.c; rule 14).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -273,6 +277,15 @@ int mapex_held_by_other(struct inode *inode, u64 start, u64 end,
 {
 	return mapex_range_held_by_other(&mapex_table, inode, start, end,
 					 modes, task_pid_nr(current));
+}
+
+/* The same, the current task's ranges included (module/readahead.c). */
+int mapex_held_by_any(struct inode *inode, u64 start, u64 end,
+		      unsigned int modes)
+{
+	/* pid 0 is the idle task's, which never holds a range */
+	return mapex_range_held_by_other(&mapex_table, inode, start, end,
+					 modes, 0);
 }
 
 /* Contention callbacks of the lock class: attribute them to the op. */

@@ -14,7 +14,8 @@
 #include "rangelock.h"
 
 static const char *const mapex_counter_names[MAPEX_NR_COUNTERS] = {
-	"acquired", "contended", "refused", "retry", "redo", "unguarded",
+	"acquired", "contended", "refused", "retry", "redo", "ra_skipped",
+	"unguarded",
 };
 
 static struct kobject *mapex_fs_kobj;
