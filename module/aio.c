@@ -84,9 +84,8 @@ static void mapex_aio_unlock(struct mapex_aio *a, struct mapex_hold *h,
 	}
 	h->state = MAPEX_HOLD_NONE;
 	if (trace_mapex_release_enabled())
-		trace_mapex_release(own ? a->dev : MAPEX_DEV(h->inode),
-				    own ? a->ino : h->inode->i_ino,
-				    h->start, h->end, h->mode, h->op);
+		mapex_trace_release(h, own ? a->dev : MAPEX_DEV(h->inode),
+				    own ? a->ino : h->inode->i_ino);
 }
 
 /*

@@ -42,6 +42,9 @@ struct mapex_hold {
 	u8			mode;
 	u8			op;		/* enum mapex_op */
 	u8			state;		/* enum mapex_hold_state */
+	/* set at the grant while mapex_release is traced, else 0 */
+	u64			granted_ns;
+	s32			granted_pid, granted_tid;
 	/*
 	 * A nested fault of this task did not fit and failed fast: the
 	 * wrapper that owns the record redoes the rest of its operation.

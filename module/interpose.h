@@ -128,6 +128,7 @@ int mapex_acquire_ordered(struct mapex_hold *h, bool nowait,
 int mapex_try_nested(struct mapex_hold *h, unsigned int also_covers);
 void mapex_refuse(struct mapex_hold *h);
 void mapex_unlock_hold(struct mapex_hold *h);
+void mapex_trace_release(const struct mapex_hold *h, u32 dev, u64 ino);
 void mapex_release(struct mapex_hold *h);
 int mapex_held_by_other(struct inode *inode, u64 start, u64 end,
 			unsigned int modes);

@@ -103,6 +103,13 @@ static __always_inline void mapex_granted(struct mapex_hold *h)
 {
 	WRITE_ONCE(h->state, MAPEX_HOLD_LOCKED);
 	mapex_count(h->profile, MAPEX_CNT_ACQUIRED, h->mode);
+	/* mapex_release reports who held the range and how long */
+	h->granted_ns = 0;
+	if (trace_mapex_release_enabled()) {
+		h->granted_ns = ktime_get_ns();
+		h->granted_pid = task_tgid_nr(current);
+		h->granted_tid = task_pid_nr(current);
+	}
 	/* the test first: otherwise the arguments are loaded on every call */
 	if (trace_mapex_acquire_enabled())
 		trace_mapex_acquire(MAPEX_DEV(h->inode), h->inode->i_ino,
@@ -251,11 +258,24 @@ int mapex_acquire_ordered(struct mapex_hold *h, bool nowait,
 	return mapex_acquire_wait(h, nowait, pos);
 }
 
+/* The mapex_release event of @h, the range of inode (@dev, @ino). */
+void mapex_trace_release(const struct mapex_hold *h, u32 dev, u64 ino)
+{
+	u64 held = 0;
+
+	/* 0 means "not timed": a timed hold reports at least 1 ns */
+	if (h->granted_ns)
+		held = max(ktime_get_ns() - h->granted_ns, 1ULL);
+
+	trace_mapex_release(dev, ino, h->start, h->end, h->mode, h->op,
+			    held ? h->granted_pid : 0,
+			    held ? h->granted_tid : 0, held);
+}
+
 void mapex_unlock_hold(struct mapex_hold *h)
 {
 	if (trace_mapex_release_enabled())	/* see mapex_granted() */
-		trace_mapex_release(MAPEX_DEV(h->inode), h->inode->i_ino,
-				    h->start, h->end, h->mode, h->op);
+		mapex_trace_release(h, MAPEX_DEV(h->inode), h->inode->i_ino);
 	mapex_range_unlock(&h->range);
 	h->state = MAPEX_HOLD_NONE;
 }

@@ -153,10 +153,43 @@ DEFINE_EVENT(mapex_range_class, mapex_acquire,
 	TP_ARGS(dev, ino, start, end, mode, op)
 );
 
-/* The range was dropped. */
-DEFINE_EVENT(mapex_range_class, mapex_release,
-	TP_PROTO(u32 dev, u64 ino, u64 start, u64 end, u32 mode, u32 op),
-	TP_ARGS(dev, ino, start, end, mode, op)
+/*
+ * The range was dropped, maybe by another context than the one that took
+ * it (AIO completion).  @pid and @tid are the taker's; @held_ns is how long
+ * it was held, 0 when the grant was not timed (this event was off then).
+ * The first six arguments are mapex_acquire's.
+ */
+TRACE_EVENT(mapex_release,
+	TP_PROTO(u32 dev, u64 ino, u64 start, u64 end, u32 mode, u32 op,
+		 s32 pid, s32 tid, u64 held_ns),
+	TP_ARGS(dev, ino, start, end, mode, op, pid, tid, held_ns),
+	TP_STRUCT__entry(
+		__field(u32,	dev)
+		__field(u32,	mode)
+		__field(u64,	ino)
+		__field(u64,	start)
+		__field(u64,	end)
+		__field(u32,	op)
+		__field(s32,	pid)
+		__field(s32,	tid)
+		__field(u64,	held_ns)
+	),
+	TP_fast_assign(
+		__entry->dev	= dev;
+		__entry->mode	= mode;
+		__entry->ino	= ino;
+		__entry->start	= start;
+		__entry->end	= end;
+		__entry->op	= op;
+		__entry->pid	= pid;
+		__entry->tid	= tid;
+		__entry->held_ns = held_ns;
+	),
+	TP_printk("dev %u:%u ino %llu range %llu-%llu mode %s op %s pid %d tid %d held %llu ns",
+		  MAJOR(__entry->dev), MINOR(__entry->dev), __entry->ino,
+		  __entry->start, __entry->end,
+		  mapex_show_mode(__entry->mode), mapex_show_op(__entry->op),
+		  __entry->pid, __entry->tid, __entry->held_ns)
 );
 
 /*

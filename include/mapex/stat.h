@@ -43,6 +43,11 @@ enum mapex_begin_arg {
 	MAPEX_BEGIN_HOLDER_PID = MAPEX_END_HOLDER_MODE + 1, MAPEX_BEGIN_OP,
 };
 
+/* Likewise for mapex_release (the first six as in mapex_acquire). */
+enum mapex_release_arg {
+	MAPEX_REL_PID = MAPEX_END_MODE + 2, MAPEX_REL_TID, MAPEX_REL_HELD_NS,
+};
+
 /* Likewise for mapex_unguarded. */
 enum mapex_unguarded_arg {
 	MAPEX_UNG_DEV, MAPEX_UNG_INO, MAPEX_UNG_START, MAPEX_UNG_END,
@@ -55,7 +60,6 @@ enum mapex_unguarded_arg {
 #define MAPEX_WAITING_ENTRIES	4096	/* tasks between begin and end */
 #define MAPEX_NO_STACK		(-1)	/* stack_id when none was taken */
 #define MAPEX_HOLD_ENTRIES	1024	/* mapex_hold: inodes and modes */
-#define MAPEX_HELD_ENTRIES	10240	/* ranges held at once (-L) */
 
 /*
  * mapex_stats key: one entry per inode, (waiter, holder) mode pair and
@@ -108,15 +112,6 @@ struct mapex_hold_key {
 	unsigned int dev;
 	enum mapex_mode mode;
 	unsigned long long ino;
-};
-
-/* mapex_held (not pinned, -L): acquire time per range held. */
-struct mapex_held_key {
-	unsigned int dev;
-	enum mapex_mode mode;
-	unsigned long long ino;
-	unsigned long long start;
-	unsigned long long end;
 };
 
 /* mapex_waiting (not pinned): what contention_begin saw, per waiting tid. */

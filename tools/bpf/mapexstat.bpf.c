@@ -7,8 +7,8 @@
  * counters, in maps pinned by name under /sys/fs/bpf/mapex/.
  * contention_begin (in the waiter's context) notes the holder and the stack
  * per waiting thread; contention_end records the wait. With -L only,
- * acquire and release (which fire on every locked operation) time holds
- * into log2 histograms per inode and mode.
+ * release (which fires on every locked operation, and carries the hold's
+ * duration) adds holds to log2 histograms per inode and mode.
  *
  * Raw tracepoints need no module BTF: arguments are read from ctx->args[]
  * in the order of module/trace.h (indices in include/mapex/stat.h).
@@ -76,13 +76,6 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAPEX_HELD_ENTRIES);
-	__type(key, struct mapex_held_key);
-	__type(value, __u64);
-} mapex_held SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAPEX_WAITING_ENTRIES);
 	__type(key, __u32);
 	__type(value, struct mapex_waiting);
@@ -123,9 +116,24 @@ static __always_inline bool comm_differs(const char *comm)
 }
 
 /*
- * Is this event outside the filters (-p, --tid, --comm, --cgroup, --inode,
- * --mode)? comm is the current task's.
+ * Is this range outside the filters --inode, --mode, --holder (and the
+ * device of --inode)?
  */
+static __always_inline bool range_filtered(__u32 dev, __u64 ino, __u32 mode,
+					   __u32 holder)
+{
+	if (targ_dev && dev != targ_dev)
+		return true;
+	if (targ_ino && ino != targ_ino)
+		return true;
+	if (targ_mode != ~0U && mode != targ_mode)
+		return true;
+	if (targ_holder != ~0U && holder != targ_holder)
+		return true;
+	return false;
+}
+
+/* ... or is the current task outside -p, --tid, --comm, --cgroup? */
 static __always_inline bool filtered(__u32 dev, __u64 ino, __u32 mode,
 				     __u32 holder, const char *comm)
 {
@@ -139,15 +147,7 @@ static __always_inline bool filtered(__u32 dev, __u64 ino, __u32 mode,
 		return true;
 	if (targ_cgroup && bpf_get_current_cgroup_id() != targ_cgroup)
 		return true;
-	if (targ_dev && dev != targ_dev)
-		return true;
-	if (targ_ino && ino != targ_ino)
-		return true;
-	if (targ_mode != ~0U && mode != targ_mode)
-		return true;
-	if (targ_holder != ~0U && holder != targ_holder)
-		return true;
-	return false;
+	return range_filtered(dev, ino, mode, holder);
 }
 
 static __always_inline __u32 log2_slot(__u64 v)
@@ -348,61 +348,46 @@ int mapex_end(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-/* The range of a mapex_acquire/mapex_release event (same arguments). */
-static __always_inline void held_key(struct bpf_raw_tracepoint_args *ctx,
-				     struct mapex_held_key *k)
-{
-	k->dev = ctx->args[MAPEX_END_DEV];
-	k->mode = ctx->args[MAPEX_END_MODE];
-	k->ino = ctx->args[MAPEX_END_INO];
-	k->start = ctx->args[MAPEX_END_START];
-	k->end = ctx->args[MAPEX_END_END];
-}
-
-/* -L only (not loaded otherwise): note when a range became held. */
-SEC("raw_tp/mapex_acquire")
-int mapex_acquire(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct mapex_counters *c = counters();
-	struct mapex_held_key k = {};
-	char comm[MAPEX_COMM_LEN] = {};
-	__u64 now = bpf_ktime_get_ns();
-
-	if (!c || !hold_times)
-		return 0;
-	held_key(ctx, &k);
-	if (targ_comm[0])
-		bpf_get_current_comm(comm, sizeof(comm));
-	if (filtered(k.dev, k.ino, k.mode, targ_holder, comm))
-		return 0;
-	if (bpf_map_update_elem(&mapex_held, &k, &now, BPF_NOEXIST))
-		count(&c->hold_drops);
-	return 0;
-}
-
 /*
- * -L only: the hold is over. The release may run in another task (AIO
- * completion), so the range alone finds the acquire.
+ * -L only (not loaded otherwise): a hold is over, and the module says how
+ * long it lasted and who took it (mapex_release's held_ns, pid, tid: the
+ * release may run in another context, an AIO completion).  0 ns: granted
+ * while the event was off, before mapexstat attached.  --comm and
+ * --cgroup are the current task's, so they can only be checked where the
+ * taker releases; a hold released elsewhere is then counted in
+ * hold_drops instead of guessed.
  */
 SEC("raw_tp/mapex_release")
 int mapex_release(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct mapex_counters *c = counters();
-	struct mapex_held_key k = {};
 	struct mapex_hold_key hk = {};
-	__u64 *t0, held;
+	__u64 held = ctx->args[MAPEX_REL_HELD_NS];
+	__u32 tgid = ctx->args[MAPEX_REL_PID];
+	__u32 tid = ctx->args[MAPEX_REL_TID];
+	char comm[MAPEX_COMM_LEN] = {};
 
-	if (!c || !hold_times)
+	if (!c || !hold_times || !held)
 		return 0;
-	held_key(ctx, &k);
-	t0 = bpf_map_lookup_elem(&mapex_held, &k);
-	if (!t0)
-		return 0;	/* acquired before attach, filtered or dropped */
-	held = bpf_ktime_get_ns() - *t0;
-	bpf_map_delete_elem(&mapex_held, &k);
-	hk.dev = k.dev;
-	hk.mode = k.mode;
-	hk.ino = k.ino;
+	if ((targ_tgid && tgid != targ_tgid) || (targ_tid && tid != targ_tid))
+		return 0;
+	if (targ_comm[0] || targ_cgroup) {
+		if ((__u32)bpf_get_current_pid_tgid() != tid) {
+			count(&c->hold_drops);
+			return 0;
+		}
+		if (targ_comm[0])
+			bpf_get_current_comm(comm, sizeof(comm));
+		if (targ_comm[0] && comm_differs(comm))
+			return 0;
+		if (targ_cgroup && bpf_get_current_cgroup_id() != targ_cgroup)
+			return 0;
+	}
+	hk.dev = ctx->args[MAPEX_END_DEV];
+	hk.mode = ctx->args[MAPEX_END_MODE];
+	hk.ino = ctx->args[MAPEX_END_INO];
+	if (range_filtered(hk.dev, hk.ino, hk.mode, targ_holder))
+		return 0;
 	if (!hist_add(&mapex_hold, &hk, held))
 		count(&c->hold_drops);
 	return 0;

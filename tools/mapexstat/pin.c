@@ -28,6 +28,7 @@
 
 #define LINK_SUFFIX	"_link"
 
+/* Every link ever pinned: mapex_acquire's only by 0.6.3 and before. */
 static const char *const link_progs[] = {
 	"mapex_begin", "mapex_end", "mapex_refused", "mapex_unguarded",
 	"mapex_acquire", "mapex_release",
@@ -208,7 +209,6 @@ void load(struct session *s, bool pin)
 	skel->rodata->user_stacks = opt.ustack_frames > 0;
 	skel->rodata->hold_times = opt.hold_times;
 	/* Without -L, nothing runs on uncontended acquire and release. */
-	bpf_program__set_autoload(skel->progs.mapex_acquire, opt.hold_times);
 	bpf_program__set_autoload(skel->progs.mapex_release, opt.hold_times);
 	skel->rodata->targ_dev = opt.dev;
 	skel->rodata->targ_ino = opt.ino;
