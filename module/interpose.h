@@ -110,6 +110,7 @@ enum mapex_core_hook {
 	MAPEX_CORE_PROCESS_VM_WRITEV,
 	MAPEX_CORE_BLKDEV_READ_ITER,	/* block device direct IO: remote.c */
 	MAPEX_CORE_BLKDEV_WRITE_ITER,
+	MAPEX_CORE_FILEMAP_SPLICE_READ,	/* 6.5 on: module/rw.c */
 	MAPEX_NR_CORE_HOOKS,
 };
 extern struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS];
@@ -175,6 +176,10 @@ void mapex_set_free(struct mapex_rw_set *s);
 /* module/rw.c */
 ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 		      struct kiocb *iocb, struct iov_iter *iter, bool write);
+struct pipe_inode_info;
+ssize_t mapex_splice_read_wrap(struct file *in, loff_t *ppos,
+			       struct pipe_inode_info *pipe, size_t len,
+			       unsigned int flags);
 unsigned int mapex_rw_mode(bool direct, bool write);
 int mapex_rw_lock(struct mapex_hold *h, struct kiocb *iocb, size_t count,
 		  bool write, bool nowait);

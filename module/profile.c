@@ -213,6 +213,10 @@ struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS] = {
 	[MAPEX_CORE_BLKDEV_WRITE_ITER] = {
 		.symbol = "blkdev_write_iter",
 		.wrapper = mapex_blkdev_write_iter_wrap, .optional = true },
+	/* splice and sendfile from a file, 6.5 on (exported, in fops) */
+	[MAPEX_CORE_FILEMAP_SPLICE_READ] = {
+		.symbol = "filemap_splice_read",
+		.wrapper = mapex_splice_read_wrap, .may_be_absent = true },
 };
 
 
@@ -300,8 +304,10 @@ int mapex_profile_show_hooks(struct mapex_profile *p, char *buf)
 
 		if (i == MAPEX_CORE_FILEMAP_FAULT && !p->shares_fault)
 			continue;
+		/* core hooks are installed at load: missing, or absent */
 		len += mapex_show_hook(buf, len, h,
 				       h->wrapper ? "entry" : "checkpoint",
+				       h->may_be_absent ? "absent" :
 				       "not-installed");
 	}
 	mutex_unlock(&mapex_profiles_mutex);

@@ -56,6 +56,8 @@
  *      read's range: it never takes or waits for a range, it only looks
  *      and reads nothing under a DIRECT_WRITE or INVAL range
  *      (module/readahead.c; rule 14).
+ *   9. A pipe's lock ranks above the range lock: splice reads and writes
+ *      take their range under it (module/rw.c; rule 15).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -9,12 +9,14 @@
  * after faulting its source in.  Direct IO takes its buffer's set from the
  * start, reads and writes alike, so that its GUP faults fit at once: an
  * asynchronous one cannot be redone once part of it is queued.
- * Asynchronous direct IO is handed to module/aio.c.
+ * Asynchronous direct IO is handed to module/aio.c.  Also the splice read
+ * that fills the cache without ->read_iter (6.5 on).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/pipe_fs_i.h>
 #include <linux/sched/signal.h>
 #include <linux/uio.h>
 
@@ -342,6 +344,62 @@ ssize_t mapex_rw_iter(struct mapex_profile *p, struct mapex_hook *hook,
 	}
 	if (done)
 		ret = ret > 0 ? done + ret : done;
+out:
+	mapex_wrapper_leave();
+	return ret;
+}
+
+typedef ssize_t (*mapex_splice_read_t)(struct file *, loff_t *,
+				       struct pipe_inode_info *, size_t,
+				       unsigned int);
+
+/*
+ * filemap_splice_read() (6.5 on: ->splice_read of ext4, xfs and btrfs,
+ * used by splice, sendfile and the copy_file_range fallback) fills the
+ * page cache as a buffered read does, without passing ->read_iter (6.1's
+ * splice still goes through ->read_iter).  It takes BUFFERED over what one
+ * call can read: at most the pipe's free slots, one page each, as
+ * filemap_splice_read() itself limits it.  The pipe is locked by the
+ * caller, or private to it (do_splice_direct): a pipe lock ranks above
+ * the range lock already (a splice write to a guarded file takes its range
+ * in ->write_iter under it; docs/locking.md, rule 15).  It copies no user
+ * memory, so no nested fault can be refused in it.
+ */
+ssize_t mapex_splice_read_wrap(struct file *in, loff_t *ppos,
+			       struct pipe_inode_info *pipe, size_t len,
+			       unsigned int flags)
+{
+	struct mapex_hook *hook = &mapex_core_hooks[MAPEX_CORE_FILEMAP_SPLICE_READ];
+	mapex_splice_read_t orig = MAPEX_ORIG(hook, mapex_splice_read_t);
+	struct inode *inode = file_inode(in);
+	struct mapex_profile *p = mapex_profile_of(inode);
+	unsigned int slots;
+	struct mapex_hold h;
+	ssize_t ret;
+	u64 start;
+	int got;
+
+	mapex_wrapper_enter();
+	if (!p || !READ_ONCE(p->enabled) || !len || !S_ISREG(inode->i_mode) ||
+	    *ppos < 0) {
+		ret = orig(in, ppos, pipe, len, flags);
+		goto out;
+	}
+	slots = pipe->max_usage - min(pipe_occupancy(pipe->head, pipe->tail),
+				      pipe->max_usage);
+	len = min_t(size_t, len, (size_t)max(slots, 1U) << PAGE_SHIFT);
+	start = *ppos;
+	mapex_set_request(&h, p, inode, MAPEX_OP_READ, MAPEX_MODE_BUFFERED,
+			  start, start + len);
+	mapex_span(inode, &h.start, &h.end);
+	got = mapex_acquire(&h, false);
+	if (got <= 0) {
+		mapex_hold_unregister(&h);
+		ret = got ? got : -EAGAIN;
+		goto out;
+	}
+	ret = orig(in, ppos, pipe, len, flags);
+	mapex_release(&h);
 out:
 	mapex_wrapper_leave();
 	return ret;

@@ -128,6 +128,12 @@ btrfs)
 	guarded_op guarded-defrag buffered btrfs filesystem defragment -f "$f.sa"
 	;;
 esac
+# Splice and sendfile read through filemap_splice_read from 6.5 on (hooked:
+# interpose.t's sendfile case sees its ranges), through ->read_iter before.
+if grep -qw filemap_splice_read /proc/kallsyms; then want=installed; else want=absent; fi
+grep -Eq "^filemap_splice_read +entry +$want\$" "/sys/kernel/mapex/fs/$MAPEX_FS/hooks" &&
+	ok "splice-read-$want" ||
+	bad "splice-read-$want" "$(grep splice "/sys/kernel/mapex/fs/$MAPEX_FS/hooks")"
 
 # 4. PERMANENT hooks: ftrace cannot be switched off under them.
 if sysctl -qw kernel.ftrace_enabled=0 2>/dev/null; then

@@ -651,6 +651,7 @@ nested() {
 	rc=$?
 	after=$(snap)
 	printf '%s\n' "$out" | sed 's/^/# /'
+	nested_out=$out
 	echo "# counters moved: $(moved "$before" "$after")"
 	note "nested $name"	# its end, to see which case is slow
 	if [ $rc = 0 ]; then
@@ -758,6 +759,18 @@ nested remote-writes-vs-direct-writes remote-write
 # 4 and counted the rest as unguarded: in 10 s on 6.1 xfs, 19,880 fault
 # and 89 direct_write unguarded, 89 iomap_dio_invalidate_fail.
 nested many-files-vs-direct-writes many-files
+# 6.1's splice reads through ->read_iter, 6.12's through filemap_splice_read
+# (hooked): either way every sendfile call takes BUFFERED at least once
+# (the file's setup and read-back take a few more).
+if nested sendfile-vs-direct-writes sendfile; then
+	sends=$(sed -n 's/.*: \([0-9]*\) sendfile calls.*/\1/p' <<<"$nested_out")
+	d=$(delta "$before" "$after" buffered/acquired)
+	if [ -n "$sends" ] && [ "$sends" -gt 0 ] && [ "$d" -ge "$sends" ]; then
+		pass counters/sendfile-buffered-acquired
+	else
+		fail counters/sendfile-buffered-acquired "buffered/acquired +$d for ${sends:-no} sendfile calls"
+	fi
+fi
 # Asynchronous direct IO whose GUP faults pages of a file under a stream
 # of direct writes: a write to another file from a shared mapping of it,
 # a read into a private mapping of it.  Its buffer's set takes FAULT there

@@ -58,6 +58,11 @@
  *                 mappings of 9 files (FILE-0 .. FILE-8) while another
  *                 thread O_DIRECT-writes those files; then, each file
  *                 synced, its page cache must equal its disk
+ *   sendfile      sendfile() of unaligned pieces of FILE to /dev/null
+ *                 (splice reads the page cache: ->read_iter on 6.1,
+ *                 filemap_splice_read from 6.5 on), some from a cold
+ *                 cache, while another thread O_DIRECT-writes FILE; then,
+ *                 synced, its page cache must equal its disk
  *   mix           NPROC (default 2) processes, random buffered/direct/mmap
  *                 reads and writes, punch, zero, collapse/insert, truncate,
  *                 direct IO into mmaps, fsync
@@ -83,6 +88,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -779,20 +785,31 @@ static struct dio_stream many_stream = {
 	.span = MANY_PIECE, .seed = 7,
 };
 
-/* Once quiet: after fsync, what the page cache holds is what the disk does. */
-static void many_check(int fd, int dfd, unsigned int i)
+/*
+ * Once quiet: after fsync, what the page cache holds of [0, len) is what
+ * the disk does (@dfd: an O_DIRECT descriptor of the same file).
+ */
+static void check_cache_is_disk(int fd, int dfd, size_t len, const char *what)
 {
-	char *cached = aligned_buf(MANY_PIECE), *disk = aligned_buf(MANY_PIECE);
+	char *cached = aligned_buf(len), *disk = aligned_buf(len);
 
 	if (fsync(fd) && errno != EIO && errno != EUCLEAN)
-		die("fsync file %u", i);
-	if (pread(fd, cached, MANY_PIECE, 0) != MANY_PIECE ||
-	    pread(dfd, disk, MANY_PIECE, 0) != MANY_PIECE)
-		die("reading back file %u", i);
-	if (memcmp(cached, disk, MANY_PIECE))
-		die("file %u: its page cache differs from the disk (stale cache)", i);
+		die("fsync %s", what);
+	if (pread(fd, cached, len, 0) != (ssize_t)len ||
+	    pread(dfd, disk, len, 0) != (ssize_t)len)
+		die("reading back %s", what);
+	if (memcmp(cached, disk, len))
+		die("%s: its page cache differs from the disk (stale cache)", what);
 	free(cached);
 	free(disk);
+}
+
+static void many_check(int fd, int dfd, unsigned int i)
+{
+	char what[32];
+
+	snprintf(what, sizeof(what), "file %u", i);
+	check_cache_is_disk(fd, dfd, MANY_PIECE, what);
 }
 
 static int cmd_many_files(void)
@@ -840,6 +857,50 @@ static int cmd_many_files(void)
 		many_check(fd[i], many_dfd[i], i);
 	printf("mxio %s: %ld direct reads into %d files' mappings, %ld direct writes to them, %ld EIO/EUCLEAN, page cache = disk in each\n",
 	       cmd, reads, MANY_FILES, atomic_load(&many_stream.writes), csum_errors);
+	return 0;
+}
+
+/* ---- sendfile from a file under direct writes ---------------------------- */
+
+#define SF_LEN		(1 * MB)
+#define SF_CHUNK	(64 * KB)
+
+static int sf_dfd;
+static struct dio_stream sf_stream = {
+	.fd = &sf_dfd, .nfd = 1, .chunk = 16 * KB, .span = SF_LEN, .seed = 9,
+};
+
+static int cmd_sendfile(void)
+{
+	unsigned int seed = 8;
+	pthread_t writer;
+	long sends = 0;
+	int fd, null;
+
+	fd = open_file(0);
+	prepare(fd, SF_LEN);
+	sf_dfd = open_file(O_DIRECT);
+	null = open("/dev/null", O_WRONLY);
+	if (null < 0)
+		die("open /dev/null");
+	pthread_create(&writer, NULL, dio_stream_run, &sf_stream);
+	while (!expired()) {
+		/* off the grid: any byte offset, across folios */
+		off_t off = rand_r(&seed) % (SF_LEN - SF_CHUNK);
+		size_t want = SF_CHUNK - rand_r(&seed) % 512;
+		ssize_t r = sendfile(null, fd, &off, want);
+
+		if (r != (ssize_t)want && !csum_error(r))
+			die("sendfile of %zu at %lld returned %zd", want,
+			    (long long)off, r);
+		/* now and then from a cold cache: splice reads the disk */
+		if (!(++sends % 8))
+			posix_fadvise(fd, 0, SF_LEN, POSIX_FADV_DONTNEED);
+	}
+	pthread_join(writer, NULL);
+	check_cache_is_disk(fd, sf_dfd, SF_LEN, "the file");
+	printf("mxio %s: %ld sendfile calls, %ld direct writes, %ld EIO/EUCLEAN, page cache = disk\n",
+	       cmd, sends, atomic_load(&sf_stream.writes), csum_errors);
 	return 0;
 }
 
@@ -1379,6 +1440,8 @@ int main(int argc, char **argv)
 		return cmd_aio_mmap();
 	if (!strcmp(cmd, "many-files"))
 		return cmd_many_files();
+	if (!strcmp(cmd, "sendfile"))
+		return cmd_sendfile();
 	if (!strcmp(cmd, "remote-write"))
 		return cmd_remote_write();
 	if (!strcmp(cmd, "mix"))
