@@ -111,7 +111,7 @@ static const struct argp_option argp_options[] = {
 	{ "user-stacks", 'U', "N", 0,
 	  "Waiters' user stacks as file+offset, N frames printed (1..64; whole only through code built with frame pointers)", 2 },
 	{ "hold-times", 'L', NULL, 0,
-	  "Log2 histograms of hold times per inode and mode (attaches to every lock acquire and release)", 2 },
+	  "Log2 histograms of hold times per inode and mode (attaches to every lock release)", 2 },
 	{ NULL, 0, NULL, 0, "Filters:", 3 },
 	{ "pid", 'p', "PID", 0,
 	  "Only waits of process PID (not with a pinned collection)", 3 },
