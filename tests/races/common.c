@@ -4,7 +4,8 @@
  * common.h): options, budget, patterns and oracle checks, fdatasync EIO
  * counting, the kernel-alarm counters (a hist trigger on
  * iomap_dio_invalidate_fail, a kprobe event with a hist trigger on
- * dio_warn_stale_pagecache, and their cleanup at exit or on a signal),
+ * dio_warn_stale_pagecache, and their cleanup at exit or on a signal,
+ * or their sharing with a caller that armed them: RACES_ALARMS=shared),
  * SIGBUS probes, thread start/join and the report line.
  */
 #define _GNU_SOURCE
@@ -365,13 +366,29 @@ static long hist_hits(const struct hist_counter *c)
 }
 
 /*
+ * The alarms were armed by the caller and outlive this run: with
+ * RACES_ALARMS=shared in the environment (tests/vm/races.t arms them once
+ * for all its runs, so that no run patches kernel text under its own
+ * load), a kprobe event or trigger that is already there is counted from
+ * its current total and left in place at stop.
+ */
+static int alarms_shared(void)
+{
+	const char *v = getenv("RACES_ALARMS");
+
+	return v && !strcmp(v, "shared");
+}
+
+/*
  * The dio_warn_stale_pagecache counter.  The kprobe event lives in a group
- * of our own (mapex_races), so a definition that is already there is a
- * leftover of a run that was killed: it is reused, and removed at stop with
- * its trigger.  (Runs must not overlap: the first to stop removes it.)
+ * of our own (mapex_races), so a definition that is already there is,
+ * unless the alarms are shared, a leftover of a run that was killed: it is
+ * reused, and removed at stop with its trigger.  (Runs must not overlap:
+ * the first to stop removes it.)
  */
 static void warn_start(const char *root)
 {
+	int adopt = !alarms_shared();
 	char dir[300];
 	int ret;
 
@@ -381,9 +398,12 @@ static void warn_start(const char *root)
 		kprobe_events[0] = '\0';
 		return;
 	}
-	atomic_store(&tp_armed, 1);
+	if (ret && !adopt)
+		kprobe_events[0] = '\0';	/* shared: not ours to remove */
+	else
+		atomic_store(&tp_armed, 1);
 	snprintf(dir, sizeof(dir), "%s/events/" WARN_EVENT, root);
-	if (hist_start(&warn_ctr, dir, WARN_TRIGGER, 1))
+	if (hist_start(&warn_ctr, dir, WARN_TRIGGER, adopt))
 		warn_ctr.base = -1;
 }
 

@@ -25,6 +25,9 @@
 #    and 0 warn (failed post-write invalidations); a failure names the
 #    counters that were not 0 ("na": the counter was unavailable).  After
 #    all of them, the "unguarded" column of the stats must be 0.
+# The kernel alarms (a hist trigger on iomap_dio_invalidate_fail, a kprobe
+# event with a hist trigger on dio_warn_stale_pagecache) are armed once,
+# before any run, and shared by all of them (RACES_ALARMS=shared).
 # Names: races/caseN[-variant]/without-mapex, .../with-mapex (run-all adds
 # the kernel and filesystem in front).
 set -uo pipefail
@@ -42,7 +45,37 @@ failed=0 loaded_here=0
 pass() { echo "PASS: races/$1"; }
 fail() { echo "FAIL: races/$1 ${2:-}"; failed=1; }
 skip() { echo "SKIP: races/$1 ${2:-}"; }
-cleanup() { [ "$loaded_here" = 1 ] && rmmod mapex 2>/dev/null; }
+# The kernel alarms every run counts (tests/races/common.c): armed here
+# once, before any workload, and shared by all runs (RACES_ALARMS=shared)
+# instead of each run arming and disarming them under its own load: every
+# arming patches kernel text (the tracepoint's static key and call, the
+# kprobe), and multi-threaded TCG has run stale patched code under load
+# (docs/development.md, "QEMU notes"; 23 runs made about 90 such patches).
+TRACEFS=/sys/kernel/tracing
+TP_EVENT=$TRACEFS/events/iomap/iomap_dio_invalidate_fail
+WARN_EVENT=$TRACEFS/events/mapex_races/dio_warn
+alarms_armed=""
+arm_alarms() {
+	if [ -d "$TP_EVENT" ] && echo 'hist:keys=ino' > "$TP_EVENT/trigger"; then
+		alarms_armed="tp"
+	fi
+	if echo 'p:mapex_races/dio_warn dio_warn_stale_pagecache' >> "$TRACEFS/kprobe_events"; then
+		alarms_armed="$alarms_armed kprobe"
+		echo 'hist:keys=common_pid' > "$WARN_EVENT/trigger" && alarms_armed="$alarms_armed warn"
+	fi
+	echo "# alarms armed once for all runs: ${alarms_armed:-none}"
+	export RACES_ALARMS=shared
+}
+disarm_alarms() {
+	case " $alarms_armed " in *" warn "*) echo '!hist:keys=common_pid' > "$WARN_EVENT/trigger" ;; esac
+	case " $alarms_armed " in *" kprobe "*) echo '-:mapex_races/dio_warn' >> "$TRACEFS/kprobe_events" ;; esac
+	case " $alarms_armed " in *" tp "*) echo '!hist:keys=ino' > "$TP_EVENT/trigger" ;; esac
+	alarms_armed=""
+}
+cleanup() {
+	[ "$loaded_here" = 1 ] && rmmod mapex 2>/dev/null
+	disarm_alarms 2>/dev/null
+}
 trap cleanup EXIT
 
 for c in 1 2 3 4 5 6 7 8 9; do
@@ -85,6 +118,7 @@ teeth() {
 }
 
 [ -e /sys/module/mapex ] && rmmod mapex 2>/dev/null
+arm_alarms
 if [ -e /sys/module/mapex ]; then
 	skip teeth "mapex is loaded and cannot be removed"
 else
@@ -187,4 +221,5 @@ else
 fi
 rmmod mapex || fail unload "rmmod mapex failed"
 loaded_here=0
+disarm_alarms
 exit $failed
