@@ -46,6 +46,7 @@ enum mapex_counter {
 	MAPEX_CNT_RETRY,		/* faults deferred or told to retry */
 	MAPEX_CNT_REDO,			/* operations redone after a refusal */
 	MAPEX_CNT_RA_SKIPPED,		/* readaheads not read for this mode */
+	MAPEX_CNT_SETTLE_WAIT,		/* waits for folios still under IO */
 	MAPEX_CNT_UNGUARDED,		/* reached the page cache unlocked */
 	MAPEX_NR_COUNTERS,
 };
@@ -111,6 +112,7 @@ enum mapex_core_hook {
 	MAPEX_CORE_BLKDEV_READ_ITER,	/* block device direct IO: remote.c */
 	MAPEX_CORE_BLKDEV_WRITE_ITER,
 	MAPEX_CORE_FILEMAP_SPLICE_READ,	/* 6.5 on: module/rw.c */
+	MAPEX_CORE_INVALIDATE_PAGES2,	/* a direct write's: module/settle.c */
 	MAPEX_NR_CORE_HOOKS,
 };
 extern struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS];
@@ -224,6 +226,10 @@ int mapex_btrfs_defrag(struct mapex_profile *p, struct mapex_hook *hook,
 struct readahead_control;
 void mapex_readahead(struct mapex_profile *p, struct mapex_hook *hook,
 		     struct readahead_control *rac);
+/* module/settle.c */
+struct address_space;
+int mapex_invalidate_pages2_wrap(struct address_space *mapping,
+				 pgoff_t first, pgoff_t last);
 /* module/checkpoint.c */
 void mapex_checkpoint(struct mapex_hook *hook, struct ftrace_regs *fregs);
 struct writeback_control;

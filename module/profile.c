@@ -217,6 +217,10 @@ struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS] = {
 	[MAPEX_CORE_FILEMAP_SPLICE_READ] = {
 		.symbol = "filemap_splice_read",
 		.wrapper = mapex_splice_read_wrap, .may_be_absent = true },
+	/* a direct write's invalidation waits for IO to settle (settle.c) */
+	[MAPEX_CORE_INVALIDATE_PAGES2] = {
+		.symbol = "invalidate_inode_pages2_range",
+		.wrapper = mapex_invalidate_pages2_wrap, .optional = true },
 };
 
 

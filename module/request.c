@@ -58,6 +58,10 @@
  *      (module/readahead.c; rule 14).
  *   9. A pipe's lock ranks above the range lock: splice reads and writes
  *      take their range under it (module/rw.c; rule 15).
+ *  10. A direct write's invalidation that btrfs refuses (extents still
+ *      locked by earlier IO) waits, inside the write's grant and where the
+ *      caller already waits for folio locks, for that IO, which takes no
+ *      range; killable, at most 1 s (module/settle.c; rule 16).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -15,7 +15,7 @@
 
 static const char *const mapex_counter_names[MAPEX_NR_COUNTERS] = {
 	"acquired", "contended", "refused", "retry", "redo", "ra_skipped",
-	"unguarded",
+	"settle_wait", "unguarded",
 };
 
 static struct kobject *mapex_fs_kobj;

@@ -134,6 +134,11 @@ if grep -qw filemap_splice_read /proc/kallsyms; then want=installed; else want=a
 grep -Eq "^filemap_splice_read +entry +$want\$" "/sys/kernel/mapex/fs/$MAPEX_FS/hooks" &&
 	ok "splice-read-$want" ||
 	bad "splice-read-$want" "$(grep splice "/sys/kernel/mapex/fs/$MAPEX_FS/hooks")"
+# A direct write's refused invalidation waits for IO to settle (0.6.5,
+# module/settle.c): exported, so hookable under IBT too.
+grep -Eq "^invalidate_inode_pages2_range +entry +installed\$" "/sys/kernel/mapex/fs/$MAPEX_FS/hooks" &&
+	ok "settle-installed" ||
+	bad "settle-installed" "$(grep invalidate "/sys/kernel/mapex/fs/$MAPEX_FS/hooks")"
 
 # 4. PERMANENT hooks: ftrace cannot be switched off under them.
 if sysctl -qw kernel.ftrace_enabled=0 2>/dev/null; then
