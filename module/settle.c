@@ -72,6 +72,7 @@ static int mapex_settle(mapex_invalidate_pages2_t orig,
 	u64 start = (u64)first << PAGE_SHIFT;
 	u64 end = last >= (U64_MAX >> PAGE_SHIFT) ? U64_MAX :
 		  ((u64)last + 1) << PAGE_SHIFT;
+	loff_t lend = min_t(u64, end - 1, LLONG_MAX);	/* last byte */
 	unsigned long deadline;
 	int mode, ret = -EBUSY;
 
@@ -81,13 +82,12 @@ static int mapex_settle(mapex_invalidate_pages2_t orig,
 	if (mode < 0)
 		return ret;
 	deadline = jiffies + msecs_to_jiffies(MAPEX_SETTLE_MS);
-	while (ret == -EBUSY) {
+	while (ret == -EBUSY && !time_after(jiffies, deadline)) {
 		mapex_count(p, MAPEX_CNT_SETTLE_WAIT, mode);
-		if (time_after(jiffies, deadline) ||
-		    schedule_timeout_killable(1) || fatal_signal_pending(current))
+		if (schedule_timeout_killable(1) || fatal_signal_pending(current))
 			break;
-		if (filemap_range_needs_writeback(mapping, start, end - 1) &&
-		    filemap_write_and_wait_range(mapping, start, end - 1))
+		if (filemap_range_needs_writeback(mapping, start, lend) &&
+		    filemap_write_and_wait_range(mapping, start, lend))
 			break;	/* recorded for fsync; fail as the kernel would */
 		ret = orig(mapping, first, last);
 	}
