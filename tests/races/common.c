@@ -5,8 +5,9 @@
  * counting, the kernel-alarm counters (a hist trigger on
  * iomap_dio_invalidate_fail, a kprobe event with a hist trigger on
  * dio_warn_stale_pagecache, and their cleanup at exit or on a signal,
- * or their sharing with a caller that armed them: RACES_ALARMS=shared),
- * SIGBUS probes, thread start/join and the report line.
+ * or their sharing with a caller that armed them: RACES_ALARMS=shared,
+ * and --arm-alarms / --disarm-alarms, which arm and remove them for such a
+ * caller), SIGBUS probes, thread start/join and the report line.
  */
 #define _GNU_SOURCE
 #include "common.h"
@@ -31,6 +32,8 @@ atomic_int stop_flag;
 static const char *prog;
 static const struct race_opts *bopts;
 static struct timespec t_start;
+
+static void alarms_action_exit(int arm);
 
 void die(const char *fmt, ...)
 {
@@ -74,6 +77,8 @@ void race_parse(int argc, char **argv, struct race_opts *o, unsigned accept,
 		{ "stop-on-hit", no_argument, NULL, 'x' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "groups", required_argument, NULL, 'G' },
+		{ "arm-alarms", no_argument, NULL, 'A' },
+		{ "disarm-alarms", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -118,12 +123,16 @@ void race_parse(int argc, char **argv, struct race_opts *o, unsigned accept,
 		case 'x': o->stop_on_hit = 1; break;
 		case 'g': o->group = (int)parse_num("--group", optarg, 2); break;
 		case 'G': o->groups = (int)parse_num("--groups", optarg, 1); break;
+		case 'A': alarms_action_exit(1); break;
+		case 'D': alarms_action_exit(0); break;
 		case 'h':
 			printf("usage: %s [--file PATH] [--seconds S] [--iterations N] [--stop-on-hit] [-v]%s\n"
 			       "Stops at whichever budget is reached first (0 = no limit), or with\n--stop-on-hit at the first violation or EIO.\n"
 			       "Prints: case=N variant=V iterations=I violations=X eio=E tp=T warn=W [NAME=C ...] seconds=S\n"
-			       "Exit: 0 nothing seen, 1 violations, EIO or warn seen, 2 setup error.\n",
-			       prog, usage_extra ? usage_extra : "");
+			       "Exit: 0 nothing seen, 1 violations, EIO or warn seen, 2 setup error.\n"
+			       "%s --arm-alarms | --disarm-alarms: install (for runs with\n"
+			       "RACES_ALARMS=shared) or remove the kernel-alarm counters, and exit.\n",
+			       prog, usage_extra ? usage_extra : "", prog);
 			exit(0);
 		default:
 			die("bad option (see --help)");
@@ -296,6 +305,7 @@ static struct hist_counter tp_ctr = { .base = -1, .remove = "!" TP_TRIGGER };
 static struct hist_counter warn_ctr = { .base = -1, .remove = "!" WARN_TRIGGER };
 static char kprobe_events[300];	/* non-empty: remove WARN_EVENT at stop */
 static atomic_int tp_armed;	/* something to clean up */
+static int alarms_adopt_all;	/* --disarm-alarms: whatever is there is ours */
 
 static int write_flags(const char *path, const char *s, int flags)
 {
@@ -376,7 +386,7 @@ static int alarms_shared(void)
 {
 	const char *v = getenv("RACES_ALARMS");
 
-	return v && !strcmp(v, "shared");
+	return !alarms_adopt_all && v && !strcmp(v, "shared");
 }
 
 /*
@@ -458,7 +468,7 @@ int tp_start(void)
 			 tracefs_roots[i]);
 		if (access(path, F_OK))
 			continue;
-		ret = hist_start(&tp_ctr, path, TP_TRIGGER, 0);
+		ret = hist_start(&tp_ctr, path, TP_TRIGGER, alarms_adopt_all);
 		break;
 	}
 	if (ret)
@@ -489,6 +499,30 @@ void tp_stop(void)
 	tp_ctr.base = warn_ctr.base = -1;
 	tp_ctr.ours = warn_ctr.ours = 0;
 	kprobe_events[0] = '\0';
+}
+
+/*
+ * --arm-alarms: install the alarms and leave them for the runs that follow
+ * (with RACES_ALARMS=shared); prints which are available ("alarms: tp
+ * warn", or "none").  --disarm-alarms: remove them, whoever installed them.
+ * Both exit: 0 when done, 2 when tracefs has no alarm at all.
+ */
+static void alarms_action_exit(int arm)
+{
+	int tp_ok, warn_ok;
+
+	alarms_adopt_all = !arm;
+	tp_start();
+	tp_ok = tp_ctr.base >= 0;
+	warn_ok = warn_ctr.base >= 0;
+	if (arm)
+		atomic_store(&tp_armed, 0);	/* keep them at exit */
+	else
+		tp_stop();
+	printf("alarms %s: %s%s%s\n", arm ? "armed" : "removed",
+	       tp_ok ? "tp" : "", tp_ok && warn_ok ? " " : "",
+	       warn_ok ? "warn" : (tp_ok ? "" : "none"));
+	exit(tp_ok || warn_ok ? 0 : 2);
 }
 
 /* ---- SIGBUS probes ---- */

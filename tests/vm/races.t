@@ -53,26 +53,18 @@ skip() { echo "SKIP: races/$1 ${2:-}"; }
 # arming patches kernel text (the tracepoint's static key and call, the
 # kprobe), and multi-threaded TCG has run stale patched code under load
 # (docs/development.md, "QEMU notes"; 23 runs made about 90 such patches).
-TRACEFS=/sys/kernel/tracing
-TP_EVENT=$TRACEFS/events/iomap/iomap_dio_invalidate_fail
-WARN_EVENT=$TRACEFS/events/mapex_races/dio_warn
-alarms_armed=""
+# The reproducers own the alarms' definitions (--arm-alarms,
+# --disarm-alarms in tests/races/common.c).
+alarms_armed=no
 arm_alarms() {
-	if [ -d "$TP_EVENT" ] && echo 'hist:keys=ino' > "$TP_EVENT/trigger"; then
-		alarms_armed="tp"
-	fi
-	if echo 'p:mapex_races/dio_warn dio_warn_stale_pagecache' >> "$TRACEFS/kprobe_events"; then
-		alarms_armed="$alarms_armed kprobe"
-		echo 'hist:keys=common_pid' > "$WARN_EVENT/trigger" && alarms_armed="$alarms_armed warn"
-	fi
-	echo "# alarms armed once for all runs: ${alarms_armed:-none}"
+	local out
+	out=$("$R/case1" --arm-alarms 2>&1) && alarms_armed=yes
+	echo "# alarms armed once for all runs: ${out:-none}"
 	export RACES_ALARMS=shared
 }
 disarm_alarms() {
-	case " $alarms_armed " in *" warn "*) echo '!hist:keys=common_pid' > "$WARN_EVENT/trigger" ;; esac
-	case " $alarms_armed " in *" kprobe "*) echo '-:mapex_races/dio_warn' >> "$TRACEFS/kprobe_events" ;; esac
-	case " $alarms_armed " in *" tp "*) echo '!hist:keys=ino' > "$TP_EVENT/trigger" ;; esac
-	alarms_armed=""
+	[ "$alarms_armed" = yes ] && "$R/case1" --disarm-alarms >/dev/null
+	alarms_armed=no
 }
 cleanup() {
 	[ "$loaded_here" = 1 ] && rmmod mapex 2>/dev/null
