@@ -60,6 +60,7 @@ enum mapex_unguarded_arg {
 #define MAPEX_WAITING_ENTRIES	4096	/* tasks between begin and end */
 #define MAPEX_NO_STACK		(-1)	/* stack_id when none was taken */
 #define MAPEX_HOLD_ENTRIES	1024	/* mapex_hold: inodes and modes */
+#define MAPEX_TAKER_ENTRIES	8192	/* -L --comm/--cgroup: open holds */
 
 /*
  * mapex_stats key: one entry per inode, (waiter, holder) mode pair and
@@ -137,8 +138,9 @@ struct mapex_counters {
 	unsigned long long refused;	/* mapex_refused events */
 	unsigned long long unguarded[MAPEX_NR_CHECKPOINTS];
 	unsigned long long stack_drops;	/* -s, -U: no stack id (map full, ...) */
-	unsigned long long hold_drops;	/* -L: hold not timed (maps full, or the
-					 * same range held twice at once) */
+	unsigned long long hold_drops;	/* -L: hold not timed (maps full, the
+					 * same range held twice at once, or
+					 * --comm/--cgroup: taker unknown) */
 };
 
 #endif /* MAPEX_STAT_H */

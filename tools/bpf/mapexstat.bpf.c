@@ -8,7 +8,9 @@
  * contention_begin (in the waiter's context) notes the holder and the stack
  * per waiting thread; contention_end records the wait. With -L only,
  * release (which fires on every locked operation, and carries the hold's
- * duration) adds holds to log2 histograms per inode and mode.
+ * duration) adds holds to log2 histograms per inode and mode; with -L and
+ * --comm or --cgroup, acquire notes the filters' verdict on the taker, for
+ * releases that run in another context.
  *
  * Raw tracepoints need no module BTF: arguments are read from ctx->args[]
  * in the order of module/trace.h (indices in include/mapex/stat.h).
@@ -81,6 +83,35 @@ struct {
 	__type(value, struct mapex_waiting);
 } mapex_waiting SEC(".maps");
 
+/*
+ * -L with --comm or --cgroup: how many holds of this (taker, range, mode)
+ * the filters kept or left out at their grant, for a release that runs
+ * in another context (AIO completion) and cannot ask the taker.  LRU: an
+ * entry a release never came for (the hold began before the release event
+ * was on) ages out; a release whose entry aged out is a hold_drop.
+ */
+struct mapex_taker_key {
+	__u32 tid;
+	__u32 dev;
+	__u32 mode;
+	__u32 pad;
+	__u64 ino;
+	__u64 start;
+	__u64 end;
+};
+
+struct mapex_taker_val {
+	__s64 kept;
+	__s64 left_out;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAPEX_TAKER_ENTRIES);
+	__type(key, struct mapex_taker_key);
+	__type(value, struct mapex_taker_val);
+} mapex_takers SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -133,6 +164,16 @@ static __always_inline bool range_filtered(__u32 dev, __u64 ino, __u32 mode,
 	return false;
 }
 
+/* Is the current task outside --comm and --cgroup? */
+static __always_inline bool task_filtered(const char *comm)
+{
+	if (targ_comm[0] && comm_differs(comm))
+		return true;
+	if (targ_cgroup && bpf_get_current_cgroup_id() != targ_cgroup)
+		return true;
+	return false;
+}
+
 /* ... or is the current task outside -p, --tid, --comm, --cgroup? */
 static __always_inline bool filtered(__u32 dev, __u64 ino, __u32 mode,
 				     __u32 holder, const char *comm)
@@ -143,9 +184,7 @@ static __always_inline bool filtered(__u32 dev, __u64 ino, __u32 mode,
 		return true;
 	if (targ_tid && (__u32)id != targ_tid)
 		return true;
-	if (targ_comm[0] && comm_differs(comm))
-		return true;
-	if (targ_cgroup && bpf_get_current_cgroup_id() != targ_cgroup)
+	if (task_filtered(comm))
 		return true;
 	return range_filtered(dev, ino, mode, holder);
 }
@@ -348,14 +387,86 @@ int mapex_end(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/* The mapex_takers key of a grant or release event (the taker's tid). */
+static __always_inline void taker_key(struct mapex_taker_key *k,
+				      struct bpf_raw_tracepoint_args *ctx,
+				      __u32 tid)
+{
+	k->tid = tid;
+	k->dev = ctx->args[MAPEX_END_DEV];
+	k->mode = ctx->args[MAPEX_END_MODE];
+	k->ino = ctx->args[MAPEX_END_INO];
+	k->start = ctx->args[MAPEX_END_START];
+	k->end = ctx->args[MAPEX_END_END];
+}
+
+/* Take one hold off *n if it has one: true if it had. */
+static __always_inline bool take_one(__s64 *n)
+{
+	if (*n <= 0)
+		return false;
+	if (__sync_fetch_and_add(n, -1) > 0)
+		return true;
+	__sync_fetch_and_add(n, 1);	/* another release took the last */
+	return false;
+}
+
+/*
+ * -L with --comm or --cgroup (not loaded otherwise): the range is granted,
+ * in the taker's context; note whether the filters keep the taker.
+ */
+SEC("raw_tp/mapex_acquire")
+int mapex_acquire(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct mapex_taker_val init = {}, *v;
+	struct mapex_taker_key k = {};
+	char comm[MAPEX_COMM_LEN] = {};
+
+	taker_key(&k, ctx, (__u32)bpf_get_current_pid_tgid());
+	v = bpf_map_lookup_elem(&mapex_takers, &k);
+	if (!v) {
+		bpf_map_update_elem(&mapex_takers, &k, &init, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&mapex_takers, &k);
+		if (!v)
+			return 0;	/* the release counts a hold_drop */
+	}
+	if (targ_comm[0])
+		bpf_get_current_comm(comm, sizeof(comm));
+	__sync_fetch_and_add(task_filtered(comm) ? &v->left_out : &v->kept, 1);
+	return 0;
+}
+
+/*
+ * The filters' verdict on the taker @tid of a hold that is released now:
+ * 1 kept, 0 left out, -1 unknown (granted before mapexstat attached, or
+ * its note aged out).
+ */
+static __always_inline int taker_verdict(struct bpf_raw_tracepoint_args *ctx,
+					 __u32 tid)
+{
+	struct mapex_taker_key k = {};
+	struct mapex_taker_val *v;
+
+	taker_key(&k, ctx, tid);
+	v = bpf_map_lookup_elem(&mapex_takers, &k);
+	if (!v)
+		return -1;
+	if (take_one(&v->kept))
+		return 1;
+	if (take_one(&v->left_out))
+		return 0;
+	return -1;
+}
+
 /*
  * -L only (not loaded otherwise): a hold is over, and the module says how
  * long it lasted and who took it (mapex_release's held_ns, pid, tid: the
  * release may run in another context, an AIO completion).  0 ns: granted
  * while the event was off, before mapexstat attached.  --comm and
- * --cgroup are the current task's, so they can only be checked where the
- * taker releases; a hold released elsewhere is then counted in
- * hold_drops instead of guessed.
+ * --cgroup are the taker's at its grant (mapex_acquire above), or, for a
+ * hold granted before that program was attached and released by its
+ * taker, the taker's now; any other hold is counted in hold_drops instead
+ * of guessed.
  */
 SEC("raw_tp/mapex_release")
 int mapex_release(struct bpf_raw_tracepoint_args *ctx)
@@ -366,21 +477,24 @@ int mapex_release(struct bpf_raw_tracepoint_args *ctx)
 	__u32 tgid = ctx->args[MAPEX_REL_PID];
 	__u32 tid = ctx->args[MAPEX_REL_TID];
 	char comm[MAPEX_COMM_LEN] = {};
+	int kept;
 
 	if (!c || !hold_times || !held)
 		return 0;
 	if ((targ_tgid && tgid != targ_tgid) || (targ_tid && tid != targ_tid))
 		return 0;
 	if (targ_comm[0] || targ_cgroup) {
-		if ((__u32)bpf_get_current_pid_tgid() != tid) {
+		kept = taker_verdict(ctx, tid);
+		if (kept < 0 && (__u32)bpf_get_current_pid_tgid() == tid) {
+			if (targ_comm[0])
+				bpf_get_current_comm(comm, sizeof(comm));
+			kept = !task_filtered(comm);
+		}
+		if (kept < 0) {
 			count(&c->hold_drops);
 			return 0;
 		}
-		if (targ_comm[0])
-			bpf_get_current_comm(comm, sizeof(comm));
-		if (targ_comm[0] && comm_differs(comm))
-			return 0;
-		if (targ_cgroup && bpf_get_current_cgroup_id() != targ_cgroup)
+		if (!kept)
 			return 0;
 	}
 	hk.dev = ctx->args[MAPEX_END_DEV];

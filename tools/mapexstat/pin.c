@@ -210,6 +210,9 @@ void load(struct session *s, bool pin)
 	skel->rodata->hold_times = opt.hold_times;
 	/* Without -L, nothing runs on uncontended acquire and release. */
 	bpf_program__set_autoload(skel->progs.mapex_release, opt.hold_times);
+	/* ... and the grant only for -L's --comm/--cgroup of AIO releases. */
+	bpf_program__set_autoload(skel->progs.mapex_acquire, opt.hold_times &&
+				  (opt.comm[0] || opt.cgroup));
 	skel->rodata->targ_dev = opt.dev;
 	skel->rodata->targ_ino = opt.ino;
 	skel->rodata->targ_mode = opt.mode;
