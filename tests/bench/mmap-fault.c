@@ -28,23 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* xorshift64*: a cheap generator, enough for shuffling page numbers. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
-}
+#include "bench-util.h"
 
 int main(int argc, char **argv)
 {
@@ -83,10 +67,10 @@ int main(int argc, char **argv)
 		order[i] = i;
 
 	getrusage(RUSAGE_SELF, &ru0);
-	t0 = now();
+	t0 = bench_now();
 	do {
 		for (i = npages - 1; i > 0; i--) {
-			size_t j = rng() % (i + 1), tmp = order[i];
+			size_t j = bench_rand() % (i + 1), tmp = order[i];
 
 			order[i] = order[j];
 			order[j] = tmp;
@@ -98,7 +82,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mmap-fault: madvise: %s\n", strerror(errno));
 			return 2;
 		}
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < seconds);
 
 	getrusage(RUSAGE_SELF, &ru1);

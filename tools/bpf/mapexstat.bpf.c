@@ -423,6 +423,8 @@ int mapex_acquire(struct bpf_raw_tracepoint_args *ctx)
 	char comm[MAPEX_COMM_LEN] = {};
 
 	taker_key(&k, ctx, (__u32)bpf_get_current_pid_tgid());
+	if (range_filtered(k.dev, k.ino, k.mode, targ_holder))
+		return 0;	/* the release leaves it out first */
 	v = bpf_map_lookup_elem(&mapex_takers, &k);
 	if (!v) {
 		bpf_map_update_elem(&mapex_takers, &k, &init, BPF_NOEXIST);
@@ -483,6 +485,11 @@ int mapex_release(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	if ((targ_tgid && tgid != targ_tgid) || (targ_tid && tid != targ_tid))
 		return 0;
+	hk.dev = ctx->args[MAPEX_END_DEV];
+	hk.mode = ctx->args[MAPEX_END_MODE];
+	hk.ino = ctx->args[MAPEX_END_INO];
+	if (range_filtered(hk.dev, hk.ino, hk.mode, targ_holder))
+		return 0;
 	if (targ_comm[0] || targ_cgroup) {
 		kept = taker_verdict(ctx, tid);
 		if (kept < 0 && (__u32)bpf_get_current_pid_tgid() == tid) {
@@ -497,11 +504,6 @@ int mapex_release(struct bpf_raw_tracepoint_args *ctx)
 		if (!kept)
 			return 0;
 	}
-	hk.dev = ctx->args[MAPEX_END_DEV];
-	hk.mode = ctx->args[MAPEX_END_MODE];
-	hk.ino = ctx->args[MAPEX_END_INO];
-	if (range_filtered(hk.dev, hk.ino, hk.mode, targ_holder))
-		return 0;
 	if (!hist_add(&mapex_hold, &hk, held))
 		count(&c->hold_drops);
 	return 0;
