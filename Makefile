@@ -9,6 +9,7 @@
 #                                       scripts/debug-kernel has built it)
 #   make check-debug                    build the debug kernel if needed, run
 #                                       the VM suite on it (docs/development.md)
+#   make check-kcsan                    the same with the KCSAN variant
 #   make demo                           the story: race, mapex, no race
 #   make unit | vmtest | bench | races | clean
 # Installing for users: docs/install.md.
@@ -31,7 +32,7 @@ endif
 INSTALL_MOD_PATH ?= $(DESTDIR)
 INSTALL_MOD_DIR ?= updates
 
-.PHONY: all module tools install modules_install deb setup check check-debug unit vmtest harness bench races demo clean
+.PHONY: all module tools install modules_install deb setup check check-debug check-kcsan unit vmtest harness bench races demo clean
 
 all: module tools
 
@@ -57,10 +58,15 @@ setup:
 check:
 	scripts/check $(CHECK_KERNELS)
 
-# The lockdep+KASAN kernel: built once (about 2 h on 2 cores), then cached.
+# The lockdep+KASAN kernel: built once (about 70 min on 2 cores), then cached.
 check-debug: setup
 	scripts/debug-kernel
 	scripts/check --kernel debug --only build --only vm
+
+# The lockdep+KCSAN variant (KCSAN excludes KASAN), the same way.
+check-kcsan: setup
+	scripts/debug-kernel --kcsan
+	scripts/check --kernel debug-kcsan --only build --only vm
 
 unit:
 	scripts/check --only unit
