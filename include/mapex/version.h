@@ -9,6 +9,6 @@
 #ifndef MAPEX_VERSION_H
 #define MAPEX_VERSION_H
 
-#define MAPEX_VERSION "0.6.5"
+#define MAPEX_VERSION "0.6.6"
 
 #endif /* MAPEX_VERSION_H */
