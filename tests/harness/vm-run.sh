@@ -1,8 +1,11 @@
 #!/bin/bash
 # tests/harness/vm-run.sh - tests of scripts/vm-run itself, run on the host:
-# exit status propagation, kernel WARNING detection, timeout, and the
-# retried boots (a kernel that dies or reports a fault before the command).  The filesystem vm-run mounts is checked by tests/vm/run-all, and
-# mapex loading on it by tests/vm/hooks.t.  Usage: tests/harness/vm-run.sh KERNEL
+# exit status propagation, kernel WARNING detection, timeout, the retried
+# boots (a kernel that dies or reports a fault before the command), and, on
+# the KCSAN kernel when it is built, a data race in a project module that
+# fails the run.  The filesystem vm-run mounts is checked by
+# tests/vm/run-all, and mapex loading on it by tests/vm/hooks.t.
+# Usage: tests/harness/vm-run.sh KERNEL
 set -uo pipefail
 proj=$(cd "$(dirname "$0")/../.." && pwd)
 kernel=${1:-6.1}
@@ -65,3 +68,24 @@ else
 	bad retry-alarm-before-command "rc=$rc out=$(tr '\n' ' ' <<<"$out") $(why)"
 fi
 
+
+# On the KCSAN kernel, a data race in a project module fails the run with
+# the report, although the command succeeded (tests/modules/race_on_load;
+# scripts/kcsan-filter keeps such reports).  Needs that kernel, which
+# `make check-kcsan` builds (about 45 minutes): skipped without it.
+if kc=$("$proj/scripts/kver" debug-kcsan 2>/dev/null); then
+	race_ko=$proj/build/$kc/tests/modules/race_on_load/race_on_load.ko
+	[ -e "$race_ko" ] || "$proj/scripts/build-module" "$kc" "$proj/tests/modules/race_on_load" >/dev/null 2>&1
+	err=$("$proj/scripts/vm-run" --kernel debug-kcsan --fs none -- \
+		sh -c "insmod $race_ko && echo loaded" 2>&1)
+	rc=$?
+	if [ $rc != 0 ] && grep -q '^loaded' <<<"$err" &&
+	   grep -q 'FAILED: kernel log reports' <<<"$err" &&
+	   grep -q 'BUG: KCSAN: data-race in race_on_load_.* \[race_on_load\]' <<<"$err"; then
+		ok kcsan-project-race-fails
+	else
+		bad kcsan-project-race-fails "rc=$rc: $(tail -n 3 <<<"$err" | tr '\n' ' ')"
+	fi
+else
+	echo "SKIP: $t/kcsan-project-race-fails no KCSAN kernel (make check-kcsan builds it)"
+fi
