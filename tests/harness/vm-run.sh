@@ -75,7 +75,9 @@ fi
 # `make check-kcsan` builds (about 45 minutes): skipped without it.
 if kc=$("$proj/scripts/kver" debug-kcsan 2>/dev/null); then
 	race_ko=$proj/build/$kc/tests/modules/race_on_load/race_on_load.ko
-	[ -e "$race_ko" ] || "$proj/scripts/build-module" "$kc" "$proj/tests/modules/race_on_load" >/dev/null 2>&1
+	[ -e "$race_ko" ] ||
+		(cd "$proj" && scripts/build-module "$kc" tests/modules/race_on_load) > "$errf" 2>&1 ||
+		bad kcsan-build-race-module "$(tail -n 3 "$errf" | tr '\n' ' ')"
 	err=$("$proj/scripts/vm-run" --kernel debug-kcsan --fs none -- \
 		sh -c "insmod $race_ko && echo loaded" 2>&1)
 	rc=$?
