@@ -33,7 +33,9 @@
  *   conflict that is only contention is over in that time and the copy
  *   completes; a cycle through a lock it holds costs that delay once and
  *   ends as a refusal, never a deadlock.  fault_wait_ms=0: fail fast at
- *   once (0.6.1 and before).
+ *   once (0.6.1 and before).  A write fault on a shared mapping that got
+ *   its range this way keeps it for the ->page_mkwrite that follows
+ *   (struct mapex_fault_handover).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -155,13 +157,101 @@ static bool mapex_fault_may_defer(struct vm_fault *vmf, unsigned int op,
 }
 
 /*
+ * A kernel-mode write fault on a shared mapping that waited for its range
+ * keeps it for the ->page_mkwrite that do_shared_fault() calls next, so
+ * that a direct write queued meanwhile cannot take the page between the
+ * two and send the copy round again (a FIEMAP copy into the very page a
+ * stream of direct writes rewrites needed many rounds, or failed).  The
+ * record lives on the heap with a task_work that frees it as the task
+ * returns to user, and releases the range then if ->page_mkwrite never
+ * took it back: only a poisoned page (__do_fault()) ends the fault
+ * between the two.  Until then the task holds a range, so its other
+ * requests are nested and never wait (rule 2 of docs/locking.md).
+ * Kernel threads and io workers never return to user: they release at
+ * the end of ->fault as before.
+ */
+struct mapex_fault_handover {
+	struct mapex_hold	hold;
+	struct callback_head	work;
+	struct file		*file;	/* keeps hold.inode alive */
+};
+
+static void mapex_handover_free(struct mapex_fault_handover *fh)
+{
+	mapex_hold_forget_refusal(&fh->hold);
+	fput(fh->file);
+	kfree(fh);
+}
+
+static void mapex_handover_run(struct callback_head *work)
+{
+	struct mapex_fault_handover *fh =
+		container_of(work, struct mapex_fault_handover, work);
+
+	/* still listed and held if ->page_mkwrite never came */
+	mapex_release(&fh->hold);
+	mapex_handover_free(fh);
+	mapex_wrapper_leave();
+}
+
+/* A record to wait in that may be handed over, or NULL: wait in @h. */
+static struct mapex_fault_handover *
+mapex_handover_alloc(const struct mapex_hold *h, struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mapex_fault_handover *fh;
+
+	if (h->op != MAPEX_OP_FAULT || !(vmf->flags & FAULT_FLAG_WRITE) ||
+	    !(vma->vm_flags & VM_SHARED) || !vma->vm_ops->page_mkwrite ||
+	    !current->mm || (current->flags & (PF_KTHREAD | PF_IO_WORKER)))
+		return NULL;
+	fh = kmalloc(sizeof(*fh), GFP_KERNEL);
+	if (!fh)
+		return NULL;
+	mapex_set_request(&fh->hold, h->profile, h->inode, h->op, h->mode,
+			  h->start, h->end);
+	fh->file = get_file(vma->vm_file);
+	init_task_work(&fh->work, mapex_handover_run);
+	return fh;
+}
+
+/*
+ * ->fault returned @ret with @fh's range held: keep it for ->page_mkwrite
+ * (true), or not (false: the caller releases it and frees @fh).
+ */
+static bool mapex_hand_over(struct mapex_fault_handover *fh, vm_fault_t ret)
+{
+	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY |
+		   VM_FAULT_DONE_COW) || fh->hold.state != MAPEX_HOLD_LOCKED)
+		return false;
+	if (task_work_add(current, &fh->work, TWA_RESUME))
+		return false;		/* exiting */
+	WRITE_ONCE(fh->hold.handover, true);
+	mapex_wrapper_enter();		/* unload waits for the task_work */
+	return true;
+}
+
+/* ->page_mkwrite of @inode is done: release the range its fault kept. */
+static void mapex_handover_end(const struct inode *inode)
+{
+	struct mapex_hold *h = mapex_current_take_handover(inode);
+
+	/* unlisted now; the task_work frees the record */
+	if (h && h->state == MAPEX_HOLD_LOCKED)
+		mapex_unlock_hold(h);
+}
+
+/*
  * The range @h of a fault is busy: what to return (file comment), or 0
- * when a bounded wait got it (@h is then held and listed).
+ * when a bounded wait got it; *@held is then the record that holds it
+ * (listed): @h, or one that may be handed over to ->page_mkwrite.
  */
 static vm_fault_t mapex_fault_conflict(struct mapex_hold *h,
 				       struct vm_fault *vmf,
-				       unsigned int task)
+				       unsigned int task,
+				       struct mapex_hold **held)
 {
+	struct mapex_fault_handover *fh;
 	unsigned int wait_ms;
 	vm_fault_t ret;
 
@@ -179,8 +269,15 @@ static vm_fault_t mapex_fault_conflict(struct mapex_hold *h,
 			return ret;
 	}
 	wait_ms = READ_ONCE(fault_wait_ms);
-	if (wait_ms && mapex_acquire_timeout(h, msecs_to_jiffies(wait_ms)))
-		return 0;
+	if (wait_ms) {
+		fh = mapex_handover_alloc(h, vmf);
+		*held = fh ? &fh->hold : h;
+		if (mapex_acquire_timeout(*held, msecs_to_jiffies(wait_ms)))
+			return 0;
+		if (fh)
+			mapex_handover_free(fh);
+		*held = h;
+	}
 refuse:
 	mapex_refuse(h);
 	return VM_FAULT_SIGBUS;
@@ -207,8 +304,8 @@ vm_fault_t mapex_fault(struct mapex_profile *p, struct mapex_hook *hook,
 	struct inode *inode = file_inode(vmf->vma->vm_file);
 	u64 start = (u64)vmf->pgoff << PAGE_SHIFT;
 	u64 end = start + PAGE_SIZE;
+	struct mapex_hold h, *held = &h;
 	unsigned int task;
-	struct mapex_hold h;
 	vm_fault_t ret;
 	int got;
 
@@ -230,13 +327,26 @@ vm_fault_t mapex_fault(struct mapex_profile *p, struct mapex_hook *hook,
 	else
 		got = mapex_acquire_once(&h);
 	if (!got) {
-		ret = mapex_fault_conflict(&h, vmf, task);
+		ret = mapex_fault_conflict(&h, vmf, task, &held);
 		if (ret)
 			goto out;
 	}
 	ret = orig(vmf);
+	if (held != &h) {
+		struct mapex_fault_handover *fh =
+			container_of(held, struct mapex_fault_handover, hold);
+
+		if (mapex_hand_over(fh, ret))
+			goto out;
+		mapex_release(held);
+		mapex_handover_free(fh);
+		goto out;
+	}
 	mapex_release(&h);
 out:
+	/* a handed-over range ends here, whatever this call did */
+	if (op == MAPEX_OP_MKWRITE)
+		mapex_handover_end(inode);
 	mapex_wrapper_leave();
 	return ret;
 }

@@ -132,6 +132,28 @@ void mapex_current_note_refusal(struct file *file, u64 start, u64 end)
 	spin_unlock(&b->lock);
 }
 
+struct mapex_hold *mapex_current_take_handover(const struct inode *inode)
+{
+	struct mapex_hold_bucket *b = mapex_hold_bucket(current);
+	struct mapex_hold *o, *found = NULL;
+
+	/* the owner's lock-free test, as mapex_hold_prepare_unlisted() */
+	if (!READ_ONCE(b->nr))
+		return NULL;
+	spin_lock(&b->lock);
+	hlist_for_each_entry(o, &b->head, node) {
+		if (o->task == current && o->handover && o->inode == inode) {
+			found = o;
+			hlist_del_init(&o->node);
+			WRITE_ONCE(b->nr, b->nr - 1);
+			o->handover = false;
+			break;
+		}
+	}
+	spin_unlock(&b->lock);
+	return found;
+}
+
 void mapex_hold_forget_refusal(struct mapex_hold *h)
 {
 	if (h->refused_file)

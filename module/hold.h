@@ -42,6 +42,11 @@ struct mapex_hold {
 	u8			mode;
 	u8			op;		/* enum mapex_op */
 	u8			state;		/* enum mapex_hold_state */
+	/*
+	 * Kept by a kernel-mode write fault for the ->page_mkwrite that
+	 * follows it (module/fault.c): that call takes it back.
+	 */
+	bool			handover;
 	/* set at the grant while mapex_release is traced, else 0 */
 	u64			granted_ns;
 	s32			granted_pid, granted_tid;
@@ -81,6 +86,7 @@ static inline struct mapex_hold_bucket *mapex_hold_start(struct mapex_hold *h)
 {
 	h->task = current;
 	h->state = MAPEX_HOLD_NONE;
+	h->handover = false;
 	h->refused = false;
 	h->refused_file = NULL;
 	return mapex_hold_bucket(current);
@@ -137,6 +143,12 @@ static inline bool mapex_current_may_wait(void)
  * range the current task holds, so that the wrapper owning it redoes.
  */
 void mapex_current_note_refusal(struct file *file, u64 start, u64 end);
+/*
+ * The current task's record on @inode that a write fault kept for its
+ * ->page_mkwrite (module/fault.c), unlisted, or NULL: the caller then
+ * releases its range.
+ */
+struct mapex_hold *mapex_current_take_handover(const struct inode *inode);
 /* Drop the reference a refusal note took. */
 void mapex_hold_forget_refusal(struct mapex_hold *h);
 /* The current task's pending (waiting) request, for contention tracing. */
