@@ -102,18 +102,17 @@ static bool mapex_rw_covers(struct kiocb *iocb, size_t count, bool write,
 }
 
 /*
- * Take the range of the call for @h (registered by this call), widening it
- * and strengthening its mode while the file size moves under the wait.  As
- * mapex_acquire().
+ * Take the range of the call for @h (registered by this call), as
+ * mapex_rw_buffer_set() put it in @h, widening it and strengthening its
+ * mode while the file size moves under the wait.  As mapex_acquire().
  */
 int mapex_rw_lock(struct mapex_hold *h, struct kiocb *iocb, size_t count,
 		  bool write, bool nowait)
 {
-	unsigned int mode;
-	u64 start, end;
+	unsigned int mode = h->mode;
+	u64 start = h->start, end = h->end;
 	int got;
 
-	mode = mapex_rw_range(iocb, count, write, &start, &end);
 	for (;;) {
 		h->start = start;
 		h->end = end;
@@ -129,9 +128,10 @@ int mapex_rw_lock(struct mapex_hold *h, struct kiocb *iocb, size_t count,
 }
 
 /*
- * A direct read's or write's set (module/buffer.c), or NULL when it takes
- * @h alone; @h's range is set either way.  With @redo, a buffered read
- * takes one too: the round after one of its nested faults was refused.
+ * Put the range and mode of the call in @h, for the file size now, and
+ * return its direct read's or write's set (module/buffer.c), or NULL when
+ * it takes @h alone.  With @redo, a buffered read takes one too: the round
+ * after one of its nested faults was refused.
  */
 struct mapex_rw_set *mapex_rw_buffer_set(struct mapex_hold *h,
 					 struct kiocb *iocb,
@@ -139,14 +139,11 @@ struct mapex_rw_set *mapex_rw_buffer_set(struct mapex_hold *h,
 					 bool redo)
 {
 	bool write = h->op == MAPEX_OP_WRITE;
-	unsigned int mode;
 
+	h->mode = mapex_rw_range(iocb, iov_iter_count(iter), write, &h->start,
+				 &h->end);
 	if (!(iocb->ki_flags & IOCB_DIRECT) && !(redo && !write))
 		return NULL;
-	mode = mapex_rw_range(iocb, iov_iter_count(iter), write, &h->start,
-			      &h->end);
-	if (write)	/* a read's mode does not depend on the size */
-		h->mode = mode;
 	return mapex_buffer_set(h, iter, nowait);
 }
 
