@@ -21,7 +21,8 @@
  * module/redirty.c; the kernel's writes into a process's pages take a
  * set of their own, mapex_mm_set(): module/remote.c).  A read into F's
  * own mapping takes one FAULT range over the union (FAULT excludes what
- * DIRECT_READ excludes, and direct writes besides).
+ * DIRECT_READ excludes, and direct writes besides); a direct write from
+ * elsewhere in its own file one INVAL range over the union.
  *
  * The ranges of a set are taken in inode address order, one per inode, each
  * waiting like an entry point (module/request.c, rule 1).  A set has room
@@ -147,14 +148,18 @@ static int mapex_set_add(struct mapex_rw_set **sp, const struct mapex_hold *own,
 			 u64 start, u64 end, gfp_t gfp)
 {
 	struct inode *inode = file_inode(file);
+	bool own_write = own && own->op == MAPEX_OP_WRITE &&
+			 inode == own->inode;
 	struct mapex_rw_set *s = *sp;
 	struct mapex_hold *h;
 
+	mapex_span(inode, &start, &end);
 	/*
-	 * A direct write's source in its own file: its read faults there
-	 * follow the nested rules (rule 2) against the write's own range.
+	 * A direct write whose source lies in its own range: the read faults
+	 * there only add clean folios that its invalidation drops, and they
+	 * nest in its range (rule 2).
 	 */
-	if (own && own->op == MAPEX_OP_WRITE && inode == own->inode)
+	if (own_write && start >= own->start && end <= own->end)
 		return 0;
 	if (!s) {
 		s = mapex_set_alloc(gfp);
@@ -166,11 +171,18 @@ static int mapex_set_add(struct mapex_rw_set **sp, const struct mapex_hold *own,
 		}
 		*sp = s;
 	}
-	mapex_span(inode, &start, &end);
 	h = mapex_holds_widen(s->h, s->nr, inode, start, end);
 	if (h) {
-		/* the call's own inode: one FAULT range over both */
-		h->mode = MAPEX_MODE_FAULT;
+		/*
+		 * The call's own inode: one range over both.  A read's is
+		 * FAULT (which excludes what DIRECT_READ excludes, and
+		 * direct writes besides).  A write's is INVAL: it must keep
+		 * page-cache users out of its own range, and its faults on
+		 * the source fit under it, so that GUP between the bios of
+		 * an asynchronous write is never refused (it could not be
+		 * redone).
+		 */
+		h->mode = own_write ? MAPEX_MODE_INVAL : MAPEX_MODE_FAULT;
 		return 0;
 	}
 	if (mapex_holds_grow(&s->h, &s->file, s->nr, &s->cap, s->h_inline,
@@ -203,14 +215,15 @@ static int mapex_set_add_vmas(struct mapex_rw_set **sp,
 		 * Shared or private: a fault on a private page not yet
 		 * copied reads it from the file's page cache too.
 		 */
-		if (!vma->vm_file)
-			continue;
-		p = mapex_profile_of(file_inode(vma->vm_file));
-		if (!p || !READ_ONCE(p->enabled))
-			continue;
-		off = ((u64)vma->vm_pgoff << PAGE_SHIFT) + (a - vma->vm_start);
-		err = mapex_set_add(sp, own, p, vma->vm_file, off,
-				    off + (b - a), gfp);
+		p = vma->vm_file ? mapex_profile_of(file_inode(vma->vm_file)) :
+				   NULL;
+		if (p && READ_ONCE(p->enabled)) {
+			off = ((u64)vma->vm_pgoff << PAGE_SHIFT) +
+			      (a - vma->vm_start);
+			err = mapex_set_add(sp, own, p, vma->vm_file, off,
+					    off + (b - a), gfp);
+		}
+		/* the last VMA of the range: no second lookup past it */
 		if (vma->vm_end >= end)
 			break;
 	}

@@ -54,6 +54,11 @@
  *                 mapping of FILE, each of pages just unmapped (so GUP
  *                 faults them), while another thread O_DIRECT-writes FILE
  *                 over the same range: every IO must complete in full
+ *   aio-own       asynchronous O_DIRECT writes of 1.5 MiB of FILE's first
+ *                 half from a shared mapping of its second half, just
+ *                 unmapped (GUP faults it between bios), while another
+ *                 thread O_DIRECT-writes the second half: every IO must
+ *                 complete in full
  *   many-files    O_DIRECT reads into one buffer made of shared
  *                 mappings of 9 files (FILE-0 .. FILE-8) while another
  *                 thread O_DIRECT-writes those files; then, each file
@@ -986,6 +991,90 @@ static int cmd_aio_mmap(void)
 	return 0;
 }
 
+/*
+ * aio-own: asynchronous direct writes of FILE's first half whose source is
+ * a shared mapping of its second half, just unmapped, while another
+ * thread direct-writes the second half.  An IO spans more pages than one
+ * bio holds, so GUP faults the source between bios: a refused fault there
+ * would fail the whole IO after part of it was queued.
+ */
+#define AO_LEN		(4 * MB)
+#define AO_CHUNK	(1536 * KB)
+
+static int ao_dfd;
+static struct dio_stream ao_stream = {
+	.fd = &ao_dfd, .nfd = 1, .chunk = 256 * KB, .span = AO_LEN, .seed = 11,
+};
+
+static void *ao_stream_run(void *arg)
+{
+	struct dio_stream *ds = arg;
+	char *buf = aligned_buf(ds->chunk);
+
+	memset(buf, 'w', ds->chunk);
+	while (!expired()) {
+		off_t half = AO_LEN / 2 / ds->chunk;
+		off_t off = (half + rand_r(&ds->seed) % half) * ds->chunk;
+		ssize_t r = pwrite(*ds->fd, buf, ds->chunk, off);
+
+		if (r != (ssize_t)ds->chunk && !csum_error(r))
+			die("O_DIRECT pwrite at %lld", (long long)off);
+		atomic_fetch_add(&ds->writes, 1);
+	}
+	free(buf);
+	return NULL;
+}
+
+static int cmd_aio_own(void)
+{
+	aio_context_t ctx = 0;
+	long writes = 0, full = 0;
+	pthread_t writer;
+	char *m;
+	int fd;
+
+	fd = open_file(0);
+	ao_dfd = open_file(O_DIRECT);
+	prepare(fd, AO_LEN);
+	m = map_file(fd, 0, AO_LEN);
+	if (syscall(SYS_io_setup, 4, &ctx))
+		die("io_setup");
+	pthread_create(&writer, NULL, ao_stream_run, &ao_stream);
+	while (!expired()) {
+		char *src = m + AO_LEN / 2 + (writes % 2) * (AO_LEN / 2 - AO_CHUNK);
+		off_t off = (writes % 2) * (AO_LEN / 2 - AO_CHUNK);
+		struct iocb cb = { 0 }, *cbs[1] = { &cb };
+		struct io_event ev;
+
+		if (madvise(src, AO_CHUNK, MADV_DONTNEED))
+			die("madvise");
+		cb.aio_fildes = ao_dfd;
+		cb.aio_lio_opcode = IOCB_CMD_PWRITE;
+		cb.aio_buf = (uintptr_t)src;
+		cb.aio_nbytes = AO_CHUNK;
+		cb.aio_offset = off;
+		if (syscall(SYS_io_submit, ctx, 1, cbs) != 1)
+			die("io_submit");
+		if (syscall(SYS_io_getevents, ctx, 1, 1, &ev, NULL) != 1)
+			die("io_getevents");
+		writes++;
+		if (ev.res == AO_CHUNK) {
+			full++;
+			continue;
+		}
+		errno = ev.res < 0 ? -ev.res : 0;
+		if (!csum_error(ev.res < 0 ? -1 : 0))
+			die("async O_DIRECT write from the file's own mapping returned %lld",
+			    (long long)ev.res);
+	}
+	pthread_join(writer, NULL);
+	syscall(SYS_io_destroy, ctx);
+	check_cache_is_disk(fd, ao_dfd, AO_LEN, "the file");
+	printf("mxio %s: %ld async direct writes from the file's own mapping (%ld in full), %ld direct writes to the source, %ld EIO/EUCLEAN, page cache = disk\n",
+	       cmd, writes, full, atomic_load(&ao_stream.writes), csum_errors);
+	return 0;
+}
+
 /* ---- the kernel storing into the mapping through pinned pages ------------ */
 
 static int cmd_remote_write(void)
@@ -1402,7 +1491,7 @@ int main(int argc, char **argv)
 	double secs;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: mxio nest-read|nest-dio-read|nest-dio-write|write-punch|cross-dio|mmap-loop|fiemap|starve|kill|gap-zero|redirty|mix FILE SECONDS [NPROC]\n");
+		fprintf(stderr, "usage: mxio nest-read|nest-dio-read|nest-dio-write|write-punch|cross-dio|mmap-loop|fiemap|starve|kill|gap-zero|redirty|remote-write|aio-mmap|aio-own|many-files|sendfile|mix FILE SECONDS [NPROC]\n       mxio move-ext|exchange-range FILE OTHER\n");
 		return 2;
 	}
 	cmd = argv[1];
@@ -1438,6 +1527,8 @@ int main(int argc, char **argv)
 		return cmd_redirty();
 	if (!strcmp(cmd, "aio-mmap"))
 		return cmd_aio_mmap();
+	if (!strcmp(cmd, "aio-own"))
+		return cmd_aio_own();
 	if (!strcmp(cmd, "many-files"))
 		return cmd_many_files();
 	if (!strcmp(cmd, "sendfile"))
