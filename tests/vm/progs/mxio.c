@@ -684,6 +684,7 @@ struct dio_stream {
 	unsigned int	nfd;
 	size_t		chunk;
 	off_t		span;
+	off_t		base;	/* of the span, 0 if not set */
 	unsigned int	seed;
 	atomic_long	writes;
 };
@@ -696,8 +697,8 @@ static void *dio_stream_run(void *arg)
 	memset(buf, 'w', ds->chunk);
 	while (!expired()) {
 		int fd = ds->fd[rand_r(&ds->seed) % ds->nfd];
-		off_t off = (rand_r(&ds->seed) % (ds->span / ds->chunk)) *
-			    ds->chunk;
+		off_t off = ds->base + (rand_r(&ds->seed) %
+					(ds->span / ds->chunk)) * ds->chunk;
 		ssize_t r = pwrite(fd, buf, ds->chunk, off);
 
 		if (r != (ssize_t)ds->chunk && !csum_error(r))
@@ -922,31 +923,47 @@ static struct dio_stream am_stream = {
 
 /*
  * One IO through the aio system calls (no libaio), on pages of a mapping
- * of FILE just unmapped, so that GUP faults them: it must do all of it,
- * or fail its checksum (see csum_error()).
+ * just unmapped, so that GUP faults them: its result (bytes, or -errno).
  */
-static void am_io(aio_context_t ctx, int fd, int op, char *buf, off_t off,
-		  const char *what)
+static long long aio_one(aio_context_t ctx, int fd, int op, char *buf,
+			 size_t len, off_t off)
 {
 	struct iocb cb = { 0 }, *cbs[1] = { &cb };
 	struct io_event ev;
 
-	if (madvise(buf, AM_CHUNK, MADV_DONTNEED))
+	if (madvise(buf, len, MADV_DONTNEED))
 		die("madvise");
 	cb.aio_fildes = fd;
 	cb.aio_lio_opcode = op;
 	cb.aio_buf = (uintptr_t)buf;
-	cb.aio_nbytes = AM_CHUNK;
+	cb.aio_nbytes = len;
 	cb.aio_offset = off;
 	if (syscall(SYS_io_submit, ctx, 1, cbs) != 1)
-		die("io_submit of %s", what);
+		die("io_submit");
 	if (syscall(SYS_io_getevents, ctx, 1, 1, &ev, NULL) != 1)
 		die("io_getevents");
-	if (ev.res == AM_CHUNK)
-		return;
-	errno = ev.res < 0 ? -ev.res : 0;
-	if (!csum_error(ev.res < 0 ? -1 : 0))
-		die("%s returned %lld", what, (long long)ev.res);
+	return ev.res;
+}
+
+/*
+ * An IO that did not do all of @len: fine only if it failed its checksum
+ * (see csum_error()).
+ */
+static void aio_short(long long res, const char *what)
+{
+	errno = res < 0 ? -res : 0;
+	if (!csum_error(res < 0 ? -1 : 0))
+		die("%s returned %lld", what, res);
+}
+
+/* One IO of FILE's mapping (aio_one()): it must do all of it. */
+static void am_io(aio_context_t ctx, int fd, int op, char *buf, off_t off,
+		  const char *what)
+{
+	long long res = aio_one(ctx, fd, op, buf, AM_CHUNK, off);
+
+	if (res != AM_CHUNK)
+		aio_short(res, what);
 }
 
 static int cmd_aio_mmap(void)
@@ -1002,28 +1019,11 @@ static int cmd_aio_mmap(void)
 #define AO_CHUNK	(1536 * KB)
 
 static int ao_dfd;
+/* direct writes over the second half, the writes' source */
 static struct dio_stream ao_stream = {
-	.fd = &ao_dfd, .nfd = 1, .chunk = 256 * KB, .span = AO_LEN, .seed = 11,
+	.fd = &ao_dfd, .nfd = 1, .chunk = 256 * KB, .span = AO_LEN / 2,
+	.base = AO_LEN / 2, .seed = 11,
 };
-
-static void *ao_stream_run(void *arg)
-{
-	struct dio_stream *ds = arg;
-	char *buf = aligned_buf(ds->chunk);
-
-	memset(buf, 'w', ds->chunk);
-	while (!expired()) {
-		off_t half = AO_LEN / 2 / ds->chunk;
-		off_t off = (half + rand_r(&ds->seed) % half) * ds->chunk;
-		ssize_t r = pwrite(*ds->fd, buf, ds->chunk, off);
-
-		if (r != (ssize_t)ds->chunk && !csum_error(r))
-			die("O_DIRECT pwrite at %lld", (long long)off);
-		atomic_fetch_add(&ds->writes, 1);
-	}
-	free(buf);
-	return NULL;
-}
 
 static int cmd_aio_own(void)
 {
@@ -1039,33 +1039,18 @@ static int cmd_aio_own(void)
 	m = map_file(fd, 0, AO_LEN);
 	if (syscall(SYS_io_setup, 4, &ctx))
 		die("io_setup");
-	pthread_create(&writer, NULL, ao_stream_run, &ao_stream);
+	pthread_create(&writer, NULL, dio_stream_run, &ao_stream);
 	while (!expired()) {
 		char *src = m + AO_LEN / 2 + (writes % 2) * (AO_LEN / 2 - AO_CHUNK);
 		off_t off = (writes % 2) * (AO_LEN / 2 - AO_CHUNK);
-		struct iocb cb = { 0 }, *cbs[1] = { &cb };
-		struct io_event ev;
+		long long res = aio_one(ctx, ao_dfd, IOCB_CMD_PWRITE, src,
+					AO_CHUNK, off);
 
-		if (madvise(src, AO_CHUNK, MADV_DONTNEED))
-			die("madvise");
-		cb.aio_fildes = ao_dfd;
-		cb.aio_lio_opcode = IOCB_CMD_PWRITE;
-		cb.aio_buf = (uintptr_t)src;
-		cb.aio_nbytes = AO_CHUNK;
-		cb.aio_offset = off;
-		if (syscall(SYS_io_submit, ctx, 1, cbs) != 1)
-			die("io_submit");
-		if (syscall(SYS_io_getevents, ctx, 1, 1, &ev, NULL) != 1)
-			die("io_getevents");
 		writes++;
-		if (ev.res == AO_CHUNK) {
+		if (res == AO_CHUNK)
 			full++;
-			continue;
-		}
-		errno = ev.res < 0 ? -ev.res : 0;
-		if (!csum_error(ev.res < 0 ? -1 : 0))
-			die("async O_DIRECT write from the file's own mapping returned %lld",
-			    (long long)ev.res);
+		else
+			aio_short(res, "async O_DIRECT write from the file's own mapping");
 	}
 	pthread_join(writer, NULL);
 	syscall(SYS_io_destroy, ctx);
