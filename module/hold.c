@@ -81,12 +81,12 @@ void __mapex_hold_unregister(struct mapex_hold *h)
 	spin_unlock(&b->lock);
 }
 
-bool mapex_current_covers(const struct inode *inode, u64 start, u64 end,
-			  unsigned int modes)
+int mapex_current_covering(const struct inode *inode, u64 start, u64 end,
+			   unsigned int modes)
 {
 	struct mapex_hold_bucket *b = mapex_hold_bucket(current);
 	struct mapex_hold *o;
-	bool covered = false;
+	int mode = -1;
 
 	spin_lock(&b->lock);
 	hlist_for_each_entry(o, &b->head, node) {
@@ -96,12 +96,12 @@ bool mapex_current_covers(const struct inode *inode, u64 start, u64 end,
 		if (!(modes & BIT(o->mode)))
 			continue;
 		if (o->start <= start && end <= o->end) {
-			covered = true;
+			mode = o->mode;
 			break;
 		}
 	}
 	spin_unlock(&b->lock);
-	return covered;
+	return mode;
 }
 
 bool mapex_current_holds(void)

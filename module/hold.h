@@ -124,9 +124,17 @@ static inline void mapex_hold_unregister(struct mapex_hold *h)
 	if (!hlist_unhashed(&h->node))
 		__mapex_hold_unregister(h);
 }
-/* Does the current task hold [start, end) of @inode in one of @modes (bits)? */
-bool mapex_current_covers(const struct inode *inode, u64 start, u64 end,
-			  unsigned int modes);
+/*
+ * The mode in which the current task holds [start, end) of @inode, among
+ * @modes (bits), or -1 if it holds none of them over all of it.
+ */
+int mapex_current_covering(const struct inode *inode, u64 start, u64 end,
+			   unsigned int modes);
+static inline bool mapex_current_covers(const struct inode *inode, u64 start,
+					u64 end, unsigned int modes)
+{
+	return mapex_current_covering(inode, start, end, modes) >= 0;
+}
 /* Does the current task hold a range (or run an unguarded operation)? */
 bool mapex_current_holds(void);
 /*

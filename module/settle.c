@@ -49,20 +49,6 @@
 typedef int (*mapex_invalidate_pages2_t)(struct address_space *, pgoff_t,
 					 pgoff_t);
 
-/*
- * The mode in which the current task holds all of [start, end) of @inode
- * for a write that invalidates it, or -1.
- */
-static int mapex_settle_mode(struct inode *inode, u64 start, u64 end)
-{
-	if (mapex_current_covers(inode, start, end,
-				 BIT(MAPEX_MODE_DIRECT_WRITE)))
-		return MAPEX_MODE_DIRECT_WRITE;
-	if (mapex_current_covers(inode, start, end, BIT(MAPEX_MODE_INVAL)))
-		return MAPEX_MODE_INVAL;
-	return -1;
-}
-
 static int mapex_settle(mapex_invalidate_pages2_t orig,
 			struct address_space *mapping, pgoff_t first,
 			pgoff_t last)
@@ -78,7 +64,10 @@ static int mapex_settle(mapex_invalidate_pages2_t orig,
 
 	if (!p || !READ_ONCE(p->enabled) || !in_task())
 		return ret;
-	mode = mapex_settle_mode(inode, start, end);
+	/* a write that invalidates holds its range in one of these */
+	mode = mapex_current_covering(inode, start, end,
+				      BIT(MAPEX_MODE_DIRECT_WRITE) |
+				      BIT(MAPEX_MODE_INVAL));
 	if (mode < 0)
 		return ret;
 	deadline = jiffies + msecs_to_jiffies(MAPEX_SETTLE_MS);
