@@ -202,8 +202,7 @@ ssize_t mapex_rw_async(struct mapex_hook *hook, struct kiocb *iocb,
 	aio->hold = *req;
 	aio->dev = MAPEX_DEV(req->inode);
 	aio->ino = req->inode->i_ino;
-	aio->set = mapex_rw_buffer_set(&aio->hold, iocb, iter, nowait,
-				       false);
+	aio->set = mapex_rw_prepare(&aio->hold, iocb, iter, nowait, false);
 	if (IS_ERR(aio->set)) {
 		ret = PTR_ERR(aio->set);
 		kfree(aio);

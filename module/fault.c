@@ -216,19 +216,24 @@ mapex_handover_alloc(const struct mapex_hold *h, struct vm_fault *vmf)
 }
 
 /*
- * ->fault returned @ret with @fh's range held: keep it for ->page_mkwrite
- * (true), or not (false: the caller releases it and frees @fh).
+ * ->fault returned @ret with @held's range held, in a record that may be
+ * handed over: keep it for ->page_mkwrite, or release and free it.
  */
-static bool mapex_hand_over(struct mapex_fault_handover *fh, vm_fault_t ret)
+static void mapex_hand_over(struct mapex_hold *held, vm_fault_t ret)
 {
-	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY |
-		   VM_FAULT_DONE_COW) || fh->hold.state != MAPEX_HOLD_LOCKED)
-		return false;
-	if (task_work_add(current, &fh->work, TWA_RESUME))
-		return false;		/* exiting */
-	WRITE_ONCE(fh->hold.handover, true);
-	mapex_wrapper_enter();		/* unload waits for the task_work */
-	return true;
+	struct mapex_fault_handover *fh =
+		container_of(held, struct mapex_fault_handover, hold);
+
+	if (!(ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY |
+		     VM_FAULT_DONE_COW)) && held->state == MAPEX_HOLD_LOCKED &&
+	    !task_work_add(current, &fh->work, TWA_RESUME)) {
+		WRITE_ONCE(held->handover, true);
+		mapex_wrapper_enter();	/* unload waits for the task_work */
+		return;
+	}
+	/* an error, nothing held, or exiting (no task_work) */
+	mapex_release(held);
+	mapex_handover_free(fh);
 }
 
 /* ->page_mkwrite of @inode is done: release the range its fault kept. */
@@ -332,17 +337,10 @@ vm_fault_t mapex_fault(struct mapex_profile *p, struct mapex_hook *hook,
 			goto out;
 	}
 	ret = orig(vmf);
-	if (held != &h) {
-		struct mapex_fault_handover *fh =
-			container_of(held, struct mapex_fault_handover, hold);
-
-		if (mapex_hand_over(fh, ret))
-			goto out;
-		mapex_release(held);
-		mapex_handover_free(fh);
-		goto out;
-	}
-	mapex_release(&h);
+	if (held == &h)
+		mapex_release(&h);
+	else
+		mapex_hand_over(held, ret);
 out:
 	/* a handed-over range ends here, whatever this call did */
 	if (op == MAPEX_OP_MKWRITE)

@@ -185,10 +185,9 @@ ssize_t mapex_splice_read_wrap(struct file *in, loff_t *ppos,
 unsigned int mapex_rw_mode(bool direct, bool write);
 int mapex_rw_lock(struct mapex_hold *h, struct kiocb *iocb, size_t count,
 		  bool write, bool nowait);
-struct mapex_rw_set *mapex_rw_buffer_set(struct mapex_hold *h,
-					 struct kiocb *iocb,
-					 struct iov_iter *iter, bool nowait,
-					 bool redo);
+struct mapex_rw_set *mapex_rw_prepare(struct mapex_hold *h,
+				      struct kiocb *iocb, struct iov_iter *iter,
+				      bool nowait, bool redo);
 int mapex_rw_set_acquire(struct mapex_rw_set *s, struct mapex_hold *h,
 			 struct kiocb *iocb, size_t count, bool nowait);
 /* module/aio.c */

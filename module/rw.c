@@ -103,7 +103,7 @@ static bool mapex_rw_covers(struct kiocb *iocb, size_t count, bool write,
 
 /*
  * Take the range of the call for @h (registered by this call), as
- * mapex_rw_buffer_set() put it in @h, widening it and strengthening its
+ * mapex_rw_prepare() put it in @h, widening it and strengthening its
  * mode while the file size moves under the wait.  As mapex_acquire().
  */
 int mapex_rw_lock(struct mapex_hold *h, struct kiocb *iocb, size_t count,
@@ -133,10 +133,9 @@ int mapex_rw_lock(struct mapex_hold *h, struct kiocb *iocb, size_t count,
  * it takes @h alone.  With @redo, a buffered read takes one too: the round
  * after one of its nested faults was refused.
  */
-struct mapex_rw_set *mapex_rw_buffer_set(struct mapex_hold *h,
-					 struct kiocb *iocb,
-					 struct iov_iter *iter, bool nowait,
-					 bool redo)
+struct mapex_rw_set *mapex_rw_prepare(struct mapex_hold *h,
+				      struct kiocb *iocb, struct iov_iter *iter,
+				      bool nowait, bool redo)
 {
 	bool write = h->op == MAPEX_OP_WRITE;
 
@@ -224,7 +223,7 @@ static ssize_t mapex_rw_sync(struct mapex_hook *hook, struct kiocb *iocb,
 		mapex_hold_unregister(h);
 		return ret;
 	}
-	s = mapex_rw_buffer_set(h, iocb, iter, nowait, redo);
+	s = mapex_rw_prepare(h, iocb, iter, nowait, redo);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 	if (s)
