@@ -17,38 +17,17 @@ main() {
 K=${MAPEX_KERNEL:?run me through scripts/vm-run}
 debs=${MAPEX_DEBS:?MAPEX_DEBS must name the directory of the .debs}
 case $debs in /*) ;; *) debs=$MAPEX_PROJ/$debs ;; esac
-ok() { echo "PASS: packaging/$K/$1"; }
-bad() { echo "FAIL: packaging/$K/$1 ${2:-}"; }
-skip() { echo "SKIP: packaging/$K/$1 ${2:-}"; }
-check() {	# NAME REASON-IF-FAILED CMD...: PASS if CMD succeeds
-	local name=$1 why=$2; shift 2
-	if "$@"; then ok "$name"; else bad "$name" "$why"; fi
-}
-say() { echo "# $*"; }
+. "$MAPEX_PROJ/tests/packaging/guest-lib.sh"
 
-# ---- a writable root: overlay of / (9p, read-only) on a tmpfs ----
-R=/run/pkg/root
-setup_root() {
-	modprobe overlay || return 1
-	mkdir -p /run/pkg && mount -t tmpfs -o mode=0755 pkgroot /run/pkg || return 1
-	mkdir -p /run/pkg/upper /run/pkg/work "$R"
-	mount -t overlay overlay -o lowerdir=/,upperdir=/run/pkg/upper,workdir=/run/pkg/work "$R" || return 1
-	local d
-	for d in proc sys dev; do mount --rbind "/$d" "$R/$d" || return 1; done
-	mount -t tmpfs -o mode=0755 run "$R/run" || return 1
-	# devtmpfs lacks these links (udev makes them); dkms needs <(...).
-	for d in fd:/proc/self/fd stdin:/proc/self/fd/0 stdout:/proc/self/fd/1 stderr:/proc/self/fd/2; do
-		[ -e "/dev/${d%%:*}" ] || ln -s "${d#*:}" "/dev/${d%%:*}"
-	done
+# ---- a writable root to install into (guest-lib.sh) ----
+copy_debs() {
 	mkdir -p "$R/root/debs" && cp "$debs"/mapex-dkms_*_all.deb "$debs"/mapex-tools_*.deb "$R/root/debs/"
 }
-if ! setup_root; then
+if ! { setup_root && copy_debs; }; then
 	bad overlay-root "cannot build the writable overlay root"
 	exit 1
 fi
 ok overlay-root
-in_root() { chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-	DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"; }
 version=$(dpkg-deb -f "$R"/root/debs/mapex-dkms_*_all.deb Version)
 version=${version%-*}
 dir=/lib/modules/$K/updates/dkms
@@ -79,7 +58,11 @@ say "installed module: ${ko:-none}"
 check module-in-updates-dkms "nothing in $dir" [ -n "$ko" ]
 file=$(in_root modinfo -F filename mapex 2>/dev/null)
 check modprobe-finds-dkms-module "modinfo finds '$file'" [ "$file" = "${ko:-none}" ]
-say "signer: $(in_root modinfo -F signer mapex 2>/dev/null || echo none)"
+# DKMS signs what it builds, with a key it makes on first use: the key a
+# Secure Boot user enrolls (docs/install.md).
+signer=$(in_root modinfo -F signer mapex 2>/dev/null)
+check dkms-signed "signer '${signer:-none}'" [ "$signer" = "DKMS module signing key" ]
+check dkms-key-made "no /var/lib/dkms/mok.pub" [ -s "$R/var/lib/dkms/mok.pub" ]
 if [ "$rc" != 0 ] || [ -z "$ko" ]; then
 	bad install-stops-here "nothing to load: see the dpkg output above"
 	exit 1
@@ -156,19 +139,6 @@ else
 fi
 
 # ---- the wrapper's one line for each failure ----
-# wrapper_says NAME PATTERN CMD...: the command fails and the wrapper's
-# stderr line matches PATTERN; with modprobe -q it is the only line.
-wrapper_says() {
-	local name=$1 pat=$2 line; shift 2
-	"$@" > /dev/null 2> /tmp/w.err && { bad "$name" "the load succeeded"; in_root modprobe -r mapex; return; }
-	line=$(grep '^mapex-modprobe: ' /tmp/w.err)
-	say "$name: $(tr '\n' '|' < /tmp/w.err)"
-	if [ "$(grep -c '^mapex-modprobe: ' /tmp/w.err)" = 1 ] && [[ $line =~ $pat ]]; then
-		ok "$name"
-	else
-		bad "$name" "stderr: $(tr '\n' '|' < /tmp/w.err)"
-	fi
-}
 # The release as a literal in a pattern (6.12's holds a '+').
 K_re=$(sed 's/[].[^$*+?(){}|\\]/\\&/g' <<<"$K")
 # The module file is gone (DKMS did not build it).
@@ -214,10 +184,7 @@ in_root modprobe mapex 2> /tmp/load.err && loaded && in_root modprobe -r mapex &
 
 # ---- lockdown (Secure Boot): the module is not signed by a trusted key ----
 lockdown_test() {
-	# /sys/kernel/security is mounted on a systemd system; here, mount it
-	# where the wrapper (in the chroot) reads it too.
-	mountpoint -q /sys/kernel/security || mount -t securityfs securityfs /sys/kernel/security
-	mountpoint -q "$R/sys/kernel/security" || mount -t securityfs securityfs "$R/sys/kernel/security"
+	# (setup_root mounted securityfs, as systemd does.)
 	local f=/sys/kernel/security/lockdown
 	[ -w "$f" ] || { skip wrapper-lockdown "no lockdown LSM ($f)"; return; }
 	echo integrity > "$f" || { bad wrapper-lockdown "cannot write $f"; return; }
