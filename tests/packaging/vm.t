@@ -204,5 +204,5 @@ check purge-removes-module "$ko is left" [ ! -e "$R$ko" ]
 check purge-removes-dkms-tree "/var/lib/dkms/mapex is left" [ ! -e "$R/var/lib/dkms/mapex" ]
 check purge-removes-config "/etc/modprobe.d/mapex.conf is left" [ ! -e "$conf" ]
 }
-main "$@"
-exit 0
+# One line: bash reads it whole before main runs.
+main "$@"; exit 0
