@@ -122,8 +122,7 @@ sb_line="refused by kernel lockdown \\(integrity, Secure Boot\\).*mokutil --impo
 install_as_dkms "$MAPEX_PROJ/build/$K/mapex.ko"
 wrapper_says load/wrapper-unsigned "$sb_line" in_root modprobe mapex
 # Signed, by a key nobody enrolled.
-sign_file=/usr/lib/linux-kbuild-${K%.*}/scripts/sign-file
-[ -x "$sign_file" ] || sign_file=/lib/modules/$K/build/scripts/sign-file
+sign_file=/lib/modules/$K/build/scripts/sign-file	# both kernels (docs/install.md)
 cp "$MAPEX_PROJ/build/$K/mapex.ko" /tmp/other.ko
 if openssl req -new -x509 -nodes -days 1 -subj "/CN=not enrolled" -newkey rsa:2048 \
 		-keyout /tmp/other.key -outform DER -out /tmp/other.der > /dev/null 2>&1 &&
