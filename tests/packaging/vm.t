@@ -33,8 +33,8 @@ version=${version%-*}
 dir=/lib/modules/$K/updates/dkms
 
 # DKMS builds for the running kernel and for the newest one in /boot: keep
-# it to the running one (each build takes minutes under TCG; MAPEX_FULL=1
-# makes tests/packaging/run boot every kernel instead).
+# it to the running one (each build takes minutes under TCG;
+# tests/packaging/run boots every kernel instead).
 for c in "$R"/boot/config-*; do
 	[ "$c" = "$R/boot/config-$K" ] || rm -f "$c"
 done
