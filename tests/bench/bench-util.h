@@ -18,14 +18,20 @@ static inline double bench_now(void)
 }
 
 /* xorshift64*: enough for shuffling pages and picking offsets. */
+static inline uint64_t bench_rand_r(uint64_t *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 2685821657736338717ULL;
+}
+
+/* The same, on one generator for a single-threaded program. */
 static inline uint64_t bench_rand(void)
 {
 	static uint64_t state = 0x9e3779b97f4a7c15ULL;
 
-	state ^= state >> 12;
-	state ^= state << 25;
-	state ^= state >> 27;
-	return state * 2685821657736338717ULL;
+	return bench_rand_r(&state);
 }
 
 #endif
