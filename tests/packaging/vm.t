@@ -107,6 +107,41 @@ for round in 1 2; do
 	in_root modprobe -r mapex
 done
 
+# ---- the status the installed mapexstat prints ----
+# With the options above still in mapex.conf (xfs disabled), and one hook
+# forced "left out": test_seal_do_truncate=1 makes mapex treat do_truncate
+# as sealed, as on a CPU with IBT.  ext4 and xfs are loaded first, so that
+# both have hooks to show.
+status_test() {
+	local fsys want got f rc
+	modprobe ext4 2>/dev/null; modprobe xfs 2>/dev/null
+	if ! in_root modprobe mapex test_seal_do_truncate=1 2> /tmp/load.err; then
+		bad status-load "$(tr '\n' ' ' < /tmp/load.err)"
+		return
+	fi
+	in_root mapexstat --status > /tmp/status 2>&1
+	rc=$?
+	check status-exit "mapexstat --status exited $rc" [ "$rc" = 0 ]
+	sed 's/^/#   /' /tmp/status
+	check status-versions "no line 'mapex module $version, mapexstat $version'" \
+		grep -q "^mapex module $version, mapexstat $version\$" /tmp/status
+	fsys=$(ls /sys/kernel/mapex/fs | sort)
+	want=""
+	for f in $fsys; do
+		want+="$f $(cat /sys/kernel/mapex/fs/$f/enabled) $(cat /sys/kernel/mapex/fs/$f/guarded)|"
+	done
+	got=$(awk '/^FS /{t=1; next} t && NF==0 {exit} t {printf "%s|", $0}' /tmp/status | sed 's/  */ /g')
+	check status-rows-match-sysfs "got '$got', want '$want'" [ "$got" = "$want" ]
+	check status-xfs-disabled-from-config "xfs: $(grep '^xfs ' /tmp/status)" \
+		grep -q '^xfs  *0  *no' /tmp/status
+	check status-ext4-partial "ext4: $(grep '^ext4 ' /tmp/status)" \
+		grep -q '^ext4  *1  *partial:.*do_truncate' /tmp/status
+	check status-hook-left-out "no 'do_truncate ... left-out:test-sealed' under ext4 hooks" \
+		eval "sed -n '/^ext4 hooks:/,/^[^ ]/p' /tmp/status | grep -q '^  do_truncate .*left-out:test-sealed\$'"
+	in_root modprobe -r mapex
+}
+status_test
+
 # ---- loading at boot: modules-load.d ----
 if [ -x "$R/lib/systemd/systemd-modules-load" ]; then
 	grep -q '^#mapex$' "$R/etc/modules-load.d/mapex.conf" &&
