@@ -4,8 +4,10 @@
 # of `make deb` on a writable overlay of the guest's read-only root and
 # checks what a Debian user sees: dpkg -i builds mapex with DKMS for the
 # running kernel, modprobe loads it through the shipped modprobe.d file,
-# options there persist across loads, modules-load.d loads it, mapexstat and
-# its man pages and completion work, the load wrapper names the cause of
+# options there persist across loads, the installed mapexstat --status
+# matches what is hooked (one hook forced "left out"), modules-load.d loads
+# it, mapexstat and its man pages and completion work, the load wrapper
+# names the cause of
 # each failure on one line, modprobe -r and dpkg --purge clean up.
 # Lockdown is switched on last: it cannot be undone.
 #
