@@ -13,6 +13,12 @@
  * caller's context with the caller's arguments and may sleep.  The wrapper
  * calls the original through hook->orig; ftrace then sees a parent inside
  * this module and lets it run.
+ *
+ * Under IBT an indirect call must land on an ENDBR, and the kernel seals
+ * (overwrites with a NOP) the ENDBR of every function whose address is
+ * never taken, whether or not the CPU enforces IBT.  Such a function is
+ * called back through a static call of the wrapper's file instead: a
+ * direct jump, which IBT does not check (MAPEX_DIRECT in hook.h).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -57,8 +63,24 @@ unsigned long mapex_hook_arg(struct ftrace_regs *fregs, unsigned int n)
 #endif
 }
 
+/*
+ * Test knob: decide as on a CPU that enforces IBT.  The sealing itself is
+ * real on a kernel built with IBT (Debian's 6.12) even where the CPU does
+ * not enforce it (QEMU), so the decisions made with it on are the ones a
+ * CET machine would make.
+ */
+static bool test_assume_ibt;
+module_param(test_assume_ibt, bool, 0444);
+MODULE_PARM_DESC(test_assume_ibt,
+		 "for tests: decide as on a CPU that enforces IBT (default: 0)");
+
+/* Does an indirect call need an ENDBR?  Never in a kernel built without IBT. */
 static bool mapex_ibt_enabled(void)
 {
+	if (!IS_ENABLED(CONFIG_X86_KERNEL_IBT))
+		return false;
+	if (test_assume_ibt)
+		return true;
 #ifdef HAVE_X86_FEATURE_IBT
 	return cpu_feature_enabled(X86_FEATURE_IBT);
 #else
@@ -142,7 +164,12 @@ static bool mapex_hook_absent(const struct mapex_hook *hook)
 	return hook->may_be_absent && !mapex_symbol_exists(hook->symbol);
 }
 
-/* Resolve @hook: where ftrace hooks it, and how to call the original. */
+/*
+ * Resolve @hook: where ftrace hooks it, and how to call the original.
+ * Where the function's ENDBR is sealed, only a direct jump reaches it: its
+ * static call is pointed at it, or without one the hook is refused
+ * (-EPERM) on a CPU that enforces IBT.
+ */
 static int mapex_hook_resolve(struct mapex_hook *hook)
 {
 	unsigned long addr = mapex_lookup(hook->symbol);
@@ -157,14 +184,25 @@ static int mapex_hook_resolve(struct mapex_hook *hook)
 		hook->orig = addr;
 		if (copy_from_kernel_nofault(&insn, (void *)addr, sizeof(insn)))
 			insn = 0;
-		callable = insn == MAPEX_ENDBR64 || !mapex_ibt_enabled();
+		/* Without IBT in the kernel no function has an ENDBR to seal. */
+		hook->sealed = IS_ENABLED(CONFIG_X86_KERNEL_IBT) &&
+			       insn != MAPEX_ENDBR64;
+		callable = !hook->sealed || !mapex_ibt_enabled();
 	} else {
 		hook->site = addr;
 		hook->orig = mapex_callable(addr, &callable);
+		hook->sealed = IS_ENABLED(CONFIG_X86_KERNEL_IBT) &&
+			       hook->orig == addr;
 	}
-	if (hook->wrapper && (!callable || hook->seal_for_test))
-		return -EPERM;	/* sealed ENDBR: the original is not callable */
-	return 0;
+	if (!hook->wrapper)
+		return 0;
+	if (hook->direct_key) {
+		/* orig runs on into the function's ftrace site: no ENDBR needed */
+		__static_call_update(hook->direct_key, hook->direct_tramp,
+				     (void *)hook->orig);
+		return 0;
+	}
+	return callable ? 0 : -EPERM;
 }
 
 /*

@@ -10,6 +10,7 @@
 #include <linux/ftrace.h>
 #include <linux/percpu.h>
 #include <linux/ptrace.h>
+#include <linux/static_call.h>
 
 struct mapex_hook;
 struct mapex_hook_group;
@@ -24,12 +25,21 @@ struct mapex_hook {
 	bool			optional;	/* may stay out if not installable */
 	/* a newer kernel's function: absent before, nothing to guard there */
 	bool			may_be_absent;
-	bool			seal_for_test;	/* behave as if its ENDBR were sealed */
+	/*
+	 * A static call that the wrapper calls the original through, set
+	 * with MAPEX_DIRECT(), or NULL.  Its trampoline becomes a direct
+	 * jump, which IBT does not check: the way back into a function whose
+	 * ENDBR was sealed at boot (never address-taken), where an indirect
+	 * call faults.
+	 */
+	struct static_call_key	*direct_key;
+	void			*direct_tramp;
 	/* set by mapex_hooks_install() */
 	unsigned long		orig;		/* address to call the original */
 	unsigned long		site;		/* its ftrace call site */
 	struct mapex_hook_group	*group;		/* its ftrace_ops, shared */
 	bool			installed;
+	bool			sealed;		/* its ENDBR is sealed (IBT build) */
 	int			error;		/* of the last install, or 0 */
 };
 
@@ -38,6 +48,17 @@ unsigned long mapex_hook_arg(struct ftrace_regs *fregs, unsigned int n);
 
 /* Original function of a redirected hook, callable from its wrapper. */
 #define MAPEX_ORIG(hook, type)	((type)(hook)->orig)
+
+/*
+ * The static call @name, defined with DEFINE_STATIC_CALL_NULL() in the file
+ * whose wrapper calls it as static_call(@name)(...): objtool records a
+ * module's call site with its key only when both are in one object file
+ * (else the loader refuses the module).  mapex_hooks_install() points it at
+ * the original before the hook is installed.
+ */
+#define MAPEX_DIRECT(name)						\
+	.direct_key = &STATIC_CALL_KEY(name),				\
+	.direct_tramp = STATIC_CALL_TRAMP_ADDR(name)
 
 bool mapex_symbol_exists(const char *symbol);
 int mapex_hooks_install(struct mapex_hook *hooks, unsigned int nr);

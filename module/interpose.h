@@ -204,21 +204,32 @@ long mapex_fallocate(struct mapex_profile *p, struct mapex_hook *hook,
 		     struct file *file, int mode, loff_t off, loff_t len);
 int mapex_do_truncate_wrap(void *idmap, struct dentry *dentry, loff_t length,
 			   unsigned int time_attrs, struct file *filp);
+DECLARE_STATIC_CALL(mapex_orig_do_truncate, mapex_do_truncate_wrap);
 loff_t mapex_remap(struct mapex_profile *p, struct mapex_hook *hook,
 		   struct file *file_in, loff_t pos_in, struct file *file_out,
 		   loff_t pos_out, loff_t len, unsigned int remap_flags);
-int mapex_xfs_swapext(struct mapex_profile *p, struct mapex_hook *hook,
-		      void *sxp);
-int mapex_xfs_exchange_range(struct mapex_profile *p,
-			     struct mapex_hook *hook, void *fxr);
-int mapex_ext4_move_extents(struct mapex_profile *p, struct mapex_hook *hook,
-			    struct file *orig_file, struct file *donor_file,
-			    u64 orig_blk, u64 donor_blk, u64 len,
-			    u64 *moved_len);
+/* the sealed originals of the wrappers below, called by static calls */
+typedef int mapex_xfs_ioctl_fn(void *arg);
+typedef int mapex_ext4_move_extents_fn(struct file *orig_file,
+				       struct file *donor_file, u64 orig_blk,
+				       u64 donor_blk, u64 len, u64 *moved_len);
 struct btrfs_ioctl_defrag_range_args;
 struct file_ra_state;
-int mapex_btrfs_defrag(struct mapex_profile *p, struct mapex_hook *hook,
-		       struct inode *inode, struct file_ra_state *ra,
+typedef int mapex_btrfs_defrag_fn(struct inode *inode,
+				  struct file_ra_state *ra,
+				  struct btrfs_ioctl_defrag_range_args *range,
+				  u64 newer_than, unsigned long max_to_defrag);
+DECLARE_STATIC_CALL(mapex_orig_xfs_ioc_swapext, mapex_xfs_ioctl_fn);
+DECLARE_STATIC_CALL(mapex_orig_xfs_exchrange_contents, mapex_xfs_ioctl_fn);
+DECLARE_STATIC_CALL(mapex_orig_ext4_move_extents, mapex_ext4_move_extents_fn);
+DECLARE_STATIC_CALL(mapex_orig_btrfs_defrag_file, mapex_btrfs_defrag_fn);
+int mapex_xfs_swapext(struct mapex_profile *p, void *sxp);
+int mapex_xfs_exchange_range(struct mapex_profile *p, void *fxr);
+int mapex_ext4_move_extents(struct mapex_profile *p, struct file *orig_file,
+			    struct file *donor_file, u64 orig_blk,
+			    u64 donor_blk, u64 len, u64 *moved_len);
+int mapex_btrfs_defrag(struct mapex_profile *p, struct inode *inode,
+		       struct file_ra_state *ra,
 		       struct btrfs_ioctl_defrag_range_args *range,
 		       u64 newer_than, unsigned long max_to_defrag);
 /* module/readahead.c */
@@ -245,6 +256,8 @@ int mapex_access_process_vm_wrap(struct task_struct *tsk, unsigned long addr,
 				 void *buf, int len, unsigned int gup_flags);
 int mapex_ptrace_access_vm_wrap(struct task_struct *tsk, unsigned long addr,
 				void *buf, int len, unsigned int gup_flags);
+DECLARE_STATIC_CALL(mapex_orig_access_remote_vm, mapex_access_remote_vm_wrap);
+DECLARE_STATIC_CALL(mapex_orig_ptrace_access_vm, mapex_ptrace_access_vm_wrap);
 long mapex_process_vm_writev_wrap(const struct pt_regs *regs);
 ssize_t mapex_blkdev_read_iter_wrap(struct kiocb *iocb, struct iov_iter *to);
 ssize_t mapex_blkdev_write_iter_wrap(struct kiocb *iocb,

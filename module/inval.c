@@ -2,8 +2,9 @@
 /*
  * module/inval.c - the operations that drop cached pages and take INVAL:
  * the ->fallocate wrapper (punch, zero, collapse, insert, and growing the
- * size), the do_truncate wrapper (left out where IBT seals it: truncates
- * are then only counted), the ->remap_file_range wrapper (reflink,
+ * size), the do_truncate wrapper (do_truncate is never address-taken, so
+ * IBT seals it: the wrapper calls it by a direct jump, mapex_orig_do_truncate
+ * below), the ->remap_file_range wrapper (reflink,
  * dedupe: the destination's cache is dropped), and the wrappers
  * of the functions that move extents under the page cache (xfs swapext
  * and exchange range, ext4 move_ext: INVAL on both files) or rewrite a
@@ -22,17 +23,8 @@
 #include "interpose.h"
 
 typedef long (*mapex_fallocate_t)(struct file *, int, loff_t, loff_t);
-typedef int (*mapex_truncate_t)(void *, struct dentry *, loff_t,
-				unsigned int, struct file *);
 typedef loff_t (*mapex_remap_t)(struct file *, loff_t, struct file *, loff_t,
 				loff_t, unsigned int);
-typedef int (*mapex_xfs_swapext_t)(void *);
-typedef int (*mapex_xfs_exchange_t)(void *);
-typedef int (*mapex_ext4_move_t)(struct file *, struct file *, u64, u64, u64,
-				 u64 *);
-typedef int (*mapex_btrfs_defrag_t)(struct inode *, struct file_ra_state *,
-				    struct btrfs_ioctl_defrag_range_args *,
-				    u64, unsigned long);
 
 /*
  * Take INVAL over what @range_of says, given the size now, and widen and
@@ -169,18 +161,19 @@ static int mapex_truncate_lock(struct mapex_hold *h, struct inode *inode,
 	return got;
 }
 
+/* do_truncate itself, pointed there before its hook goes in (hook.h) */
+DEFINE_STATIC_CALL_NULL(mapex_orig_do_truncate, mapex_do_truncate_wrap);
+
 int mapex_do_truncate_wrap(void *idmap, struct dentry *dentry, loff_t length,
 			   unsigned int time_attrs, struct file *filp)
 {
-	mapex_truncate_t orig =
-		MAPEX_ORIG(&mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE],
-			   mapex_truncate_t);
 	struct mapex_hold h;
 	int ret, got;
 
 	mapex_wrapper_enter();
 	got = mapex_truncate_lock(&h, d_inode(dentry), length);
-	ret = got < 0 ? got : orig(idmap, dentry, length, time_attrs, filp);
+	ret = got < 0 ? got : static_call(mapex_orig_do_truncate)(idmap, dentry,
+					length, time_attrs, filp);
 	if (got > 0)
 		mapex_release(&h);
 	mapex_wrapper_leave();
@@ -324,6 +317,17 @@ loff_t mapex_remap(struct mapex_profile *p, struct mapex_hook *hook,
  */
 
 /*
+ * The originals of the wrappers below: none is address-taken, so each is
+ * sealed on IBT builds and called by a direct jump, pointed there before
+ * its hook goes in (hook.h).
+ */
+DEFINE_STATIC_CALL_NULL(mapex_orig_xfs_ioc_swapext, mapex_xfs_ioctl_fn);
+DEFINE_STATIC_CALL_NULL(mapex_orig_xfs_exchrange_contents, mapex_xfs_ioctl_fn);
+DEFINE_STATIC_CALL_NULL(mapex_orig_ext4_move_extents,
+			mapex_ext4_move_extents_fn);
+DEFINE_STATIC_CALL_NULL(mapex_orig_btrfs_defrag_file, mapex_btrfs_defrag_fn);
+
+/*
  * xfs_ioc_swapext(struct xfs_swapext *sxp), for XFS_IOC_SWAPEXT and its
  * 32-bit form: swaps all extents of two whole files, named by
  * sx_fdtarget and sx_fdtmp (private to xfs; its leading fields are
@@ -334,10 +338,8 @@ struct mapex_xfs_swapext_head {
 	s64	sx_version, sx_fdtarget, sx_fdtmp;
 };
 
-int mapex_xfs_swapext(struct mapex_profile *p, struct mapex_hook *hook,
-		      void *sxp)
+int mapex_xfs_swapext(struct mapex_profile *p, void *sxp)
 {
-	mapex_xfs_swapext_t orig = MAPEX_ORIG(hook, mapex_xfs_swapext_t);
 	const struct mapex_xfs_swapext_head *head = sxp;
 	struct file *target = fget((int)head->sx_fdtarget);
 	struct file *tmp = fget((int)head->sx_fdtmp);
@@ -352,7 +354,7 @@ int mapex_xfs_swapext(struct mapex_profile *p, struct mapex_hook *hook,
 	if (IS_ERR(s)) {
 		ret = PTR_ERR(s);
 	} else {
-		ret = orig(sxp);
+		ret = static_call(mapex_orig_xfs_ioc_swapext)(sxp);
 		mapex_pair_drop(s);
 	}
 	mapex_wrapper_leave();
@@ -373,10 +375,8 @@ struct mapex_xfs_exchrange_head {
 	struct file	*file1, *file2;
 };
 
-int mapex_xfs_exchange_range(struct mapex_profile *p,
-			     struct mapex_hook *hook, void *fxr)
+int mapex_xfs_exchange_range(struct mapex_profile *p, void *fxr)
 {
-	mapex_xfs_exchange_t orig = MAPEX_ORIG(hook, mapex_xfs_exchange_t);
 	const struct mapex_xfs_exchrange_head *head = fxr;
 	struct mapex_rw_set *s;
 	int ret;
@@ -388,23 +388,22 @@ int mapex_xfs_exchange_range(struct mapex_profile *p,
 	if (IS_ERR(s)) {
 		ret = PTR_ERR(s);
 	} else {
-		ret = orig(fxr);
+		ret = static_call(mapex_orig_xfs_exchrange_contents)(fxr);
 		mapex_pair_drop(s);
 	}
 	mapex_wrapper_leave();
 	return ret;
 }
 
+
 /*
  * ext4_move_extents(), for EXT4_IOC_MOVE_EXT: moves @len blocks of the
  * donor into the file, through both files' page cache.
  */
-int mapex_ext4_move_extents(struct mapex_profile *p, struct mapex_hook *hook,
-			    struct file *orig_file, struct file *donor_file,
-			    u64 orig_blk, u64 donor_blk, u64 len,
-			    u64 *moved_len)
+int mapex_ext4_move_extents(struct mapex_profile *p, struct file *orig_file,
+			    struct file *donor_file, u64 orig_blk,
+			    u64 donor_blk, u64 len, u64 *moved_len)
 {
-	mapex_ext4_move_t orig = MAPEX_ORIG(hook, mapex_ext4_move_t);
 	struct inode *inode = file_inode(orig_file);
 	unsigned int bits = inode->i_blkbits;
 	struct mapex_rw_set *s = NULL;
@@ -422,8 +421,8 @@ int mapex_ext4_move_extents(struct mapex_profile *p, struct mapex_hook *hook,
 	if (IS_ERR(s)) {
 		ret = PTR_ERR(s);
 	} else {
-		ret = orig(orig_file, donor_file, orig_blk, donor_blk, len,
-			   moved_len);
+		ret = static_call(mapex_orig_ext4_move_extents)(orig_file,
+				donor_file, orig_blk, donor_blk, len, moved_len);
 		mapex_pair_drop(s);
 	}
 	mapex_wrapper_leave();
@@ -435,12 +434,11 @@ int mapex_ext4_move_extents(struct mapex_profile *p, struct mapex_hook *hook,
  * cleaner thread): reads [range->start, +range->len) into the page cache
  * and dirties it, a page-cache user like a buffered write.
  */
-int mapex_btrfs_defrag(struct mapex_profile *p, struct mapex_hook *hook,
-		       struct inode *inode, struct file_ra_state *ra,
+int mapex_btrfs_defrag(struct mapex_profile *p, struct inode *inode,
+		       struct file_ra_state *ra,
 		       struct btrfs_ioctl_defrag_range_args *range,
 		       u64 newer_than, unsigned long max_to_defrag)
 {
-	mapex_btrfs_defrag_t orig = MAPEX_ORIG(hook, mapex_btrfs_defrag_t);
 	struct mapex_rw_set *s;
 	int ret;
 
@@ -451,7 +449,8 @@ int mapex_btrfs_defrag(struct mapex_profile *p, struct mapex_hook *hook,
 	if (IS_ERR(s)) {
 		ret = PTR_ERR(s);
 	} else {
-		ret = orig(inode, ra, range, newer_than, max_to_defrag);
+		ret = static_call(mapex_orig_btrfs_defrag_file)(inode, ra,
+				range, newer_than, max_to_defrag);
 		mapex_pair_drop(s);
 	}
 	mapex_wrapper_leave();

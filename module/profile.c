@@ -78,29 +78,26 @@ static void btrfs_readahead_wrap(struct readahead_control *rac)
 	mapex_readahead(p, &p->hooks[MAPEX_ENTRY_READAHEAD], rac);
 }
 
-/* The functions that move or rewrite extents: one per filesystem. */
+/*
+ * The functions that move or rewrite extents: one per filesystem.  None is
+ * address-taken, so IBT builds seal them all: their hooks carry a direct
+ * way back (MAPEX_DIRECT, hook.h), the static calls of module/inval.c.
+ */
 static int xfs_swapext_wrap(void *sxp)
 {
-	struct mapex_profile *p = &mapex_profiles[MAPEX_FS_XFS];
-
-	return mapex_xfs_swapext(p, &p->hooks[MAPEX_ENTRY_MOVE_EXTENTS], sxp);
+	return mapex_xfs_swapext(&mapex_profiles[MAPEX_FS_XFS], sxp);
 }
 
 static int xfs_exchange_range_wrap(void *fxr)
 {
-	struct mapex_profile *p = &mapex_profiles[MAPEX_FS_XFS];
-
-	return mapex_xfs_exchange_range(p, &p->hooks[MAPEX_ENTRY_EXCHANGE_RANGE],
-					fxr);
+	return mapex_xfs_exchange_range(&mapex_profiles[MAPEX_FS_XFS], fxr);
 }
 
 static int ext4_move_extents_wrap(struct file *orig_file,
 				  struct file *donor_file, u64 orig_blk,
 				  u64 donor_blk, u64 len, u64 *moved_len)
 {
-	struct mapex_profile *p = &mapex_profiles[MAPEX_FS_EXT4];
-
-	return mapex_ext4_move_extents(p, &p->hooks[MAPEX_ENTRY_MOVE_EXTENTS],
+	return mapex_ext4_move_extents(&mapex_profiles[MAPEX_FS_EXT4],
 				       orig_file, donor_file, orig_blk,
 				       donor_blk, len, moved_len);
 }
@@ -109,12 +106,13 @@ static int btrfs_defrag_wrap(struct inode *inode, struct file_ra_state *ra,
 			     struct btrfs_ioctl_defrag_range_args *range,
 			     u64 newer_than, unsigned long max_to_defrag)
 {
-	struct mapex_profile *p = &mapex_profiles[MAPEX_FS_BTRFS];
-
-	return mapex_btrfs_defrag(p, &p->hooks[MAPEX_ENTRY_MOVE_EXTENTS], inode,
-				  ra, range, newer_than, max_to_defrag);
+	return mapex_btrfs_defrag(&mapex_profiles[MAPEX_FS_BTRFS], inode, ra,
+				  range, newer_than, max_to_defrag);
 }
 
+/* A hook whose original is sealed on IBT builds (see above). */
+#define MAPEX_SEALED_HOOK(sym, fn, direct)				\
+	{ .symbol = sym, .wrapper = fn, MAPEX_DIRECT(direct) }
 
 struct mapex_profile mapex_profiles[] = {
 	[MAPEX_FS_EXT4] = {
@@ -126,7 +124,9 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK("ext4_page_mkwrite", ext4_page_mkwrite_wrap),
 			MAPEX_HOOK("ext4_fallocate", ext4_fallocate_wrap),
 			MAPEX_HOOK(NULL, NULL),	/* no reflink */
-			MAPEX_HOOK("ext4_move_extents", ext4_move_extents_wrap),
+			MAPEX_SEALED_HOOK("ext4_move_extents",
+					  ext4_move_extents_wrap,
+					  mapex_orig_ext4_move_extents),
 			MAPEX_HOOK(NULL, NULL),	/* no exchange range */
 			MAPEX_HOOK(NULL, NULL),	/* readahead is safe */
 		},
@@ -140,9 +140,11 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK("xfs_filemap_page_mkwrite", xfs_page_mkwrite_wrap),
 			MAPEX_HOOK("xfs_file_fallocate", xfs_fallocate_wrap),
 			MAPEX_HOOK("xfs_file_remap_range", xfs_remap_wrap),
-			MAPEX_HOOK("xfs_ioc_swapext", xfs_swapext_wrap),
+			MAPEX_SEALED_HOOK("xfs_ioc_swapext", xfs_swapext_wrap,
+					  mapex_orig_xfs_ioc_swapext),
 			{ .symbol = "xfs_exchrange_contents",
 			  .wrapper = xfs_exchange_range_wrap,
+			  MAPEX_DIRECT(mapex_orig_xfs_exchrange_contents),
 			  .may_be_absent = true },
 			MAPEX_HOOK(NULL, NULL),	/* readahead is safe */
 		},
@@ -156,7 +158,8 @@ struct mapex_profile mapex_profiles[] = {
 			MAPEX_HOOK("btrfs_page_mkwrite", btrfs_page_mkwrite_wrap),
 			MAPEX_HOOK("btrfs_fallocate", btrfs_fallocate_wrap),
 			MAPEX_HOOK("btrfs_remap_file_range", btrfs_remap_wrap),
-			MAPEX_HOOK("btrfs_defrag_file", btrfs_defrag_wrap),
+			MAPEX_SEALED_HOOK("btrfs_defrag_file", btrfs_defrag_wrap,
+					  mapex_orig_btrfs_defrag_file),
 			MAPEX_HOOK(NULL, NULL),	/* no exchange range */
 			MAPEX_HOOK("btrfs_readahead", btrfs_readahead_wrap),
 		},
@@ -168,10 +171,10 @@ const unsigned int mapex_nr_profiles = ARRAY_SIZE(mapex_profiles);
 struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS] = {
 	[MAPEX_CORE_FILEMAP_FAULT] =
 		MAPEX_HOOK("filemap_fault", mapex_filemap_fault_wrap),
-	/* Never address-taken: its ENDBR is sealed on IBT machines. */
+	/* Never address-taken: its ENDBR is sealed on IBT builds. */
 	[MAPEX_CORE_DO_TRUNCATE] = {
 		.symbol = "do_truncate", .wrapper = mapex_do_truncate_wrap,
-		.optional = true },
+		MAPEX_DIRECT(mapex_orig_do_truncate), .optional = true },
 	[MAPEX_CORE_TRUNCATE_PAGECACHE] = {
 		.symbol = "truncate_pagecache", .observe = mapex_checkpoint,
 		.id = MAPEX_CP_TRUNCATE_PAGECACHE },
@@ -193,16 +196,19 @@ struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS] = {
 	/* a direct read's pages dirtied late (module/redirty.c) */
 	[MAPEX_CORE_BIO_RELEASE_PAGES] =
 		MAPEX_HOOK("__bio_release_pages", mapex_bio_release_pages_wrap),
-	/* the kernel writing into a process's pages (module/remote.c) */
+	/*
+	 * the kernel writing into a process's pages (module/remote.c);
+	 * access_remote_vm and ptrace_access_vm are sealed on IBT builds
+	 */
 	[MAPEX_CORE_ACCESS_REMOTE_VM] = {
-		.symbol = "access_remote_vm",
-		.wrapper = mapex_access_remote_vm_wrap, .optional = true },
+		.symbol = "access_remote_vm", .wrapper = mapex_access_remote_vm_wrap,
+		MAPEX_DIRECT(mapex_orig_access_remote_vm), .optional = true },
 	[MAPEX_CORE_ACCESS_PROCESS_VM] = {
 		.symbol = "access_process_vm",
 		.wrapper = mapex_access_process_vm_wrap, .optional = true },
 	[MAPEX_CORE_PTRACE_ACCESS_VM] = {
-		.symbol = "ptrace_access_vm",
-		.wrapper = mapex_ptrace_access_vm_wrap, .optional = true },
+		.symbol = "ptrace_access_vm", .wrapper = mapex_ptrace_access_vm_wrap,
+		MAPEX_DIRECT(mapex_orig_ptrace_access_vm), .optional = true },
 	[MAPEX_CORE_PROCESS_VM_WRITEV] = {
 		.symbol = "__x64_sys_process_vm_writev",
 		.wrapper = mapex_process_vm_writev_wrap, .optional = true },
@@ -223,12 +229,6 @@ struct mapex_hook mapex_core_hooks[MAPEX_NR_CORE_HOOKS] = {
 		.wrapper = mapex_invalidate_pages2_wrap, .optional = true },
 };
 
-
-/* Test knob: behave as on an IBT machine where do_truncate is sealed. */
-static bool test_seal_do_truncate;
-module_param(test_seal_do_truncate, bool, 0444);
-MODULE_PARM_DESC(test_seal_do_truncate,
-		 "for tests: treat do_truncate as sealed under IBT (default: 0)");
 
 /*
  * By the module that owns the filesystem type, so that every type of that
@@ -278,10 +278,10 @@ static int mapex_show_hook(char *buf, int len, const struct mapex_hook *h,
 	char state[32];
 
 	if (h->installed)
-		strscpy(state, "installed", sizeof(state));
+		strscpy(state, h->sealed ? "installed:sealed" : "installed",
+			sizeof(state));
 	else if (h->error == -EPERM)
-		strscpy(state, h->seal_for_test ? "left-out:test-sealed" :
-			"left-out:ibt", sizeof(state));
+		strscpy(state, "left-out:ibt", sizeof(state));
 	else if (h->error)
 		snprintf(state, sizeof(state), "failed:%d", h->error);
 	else
@@ -336,7 +336,7 @@ int mapex_profile_show_guarded(struct mapex_profile *p, char *buf)
 	else if (!p->hooked)
 		why = "no: filesystem not loaded yet (hooked when its module loads)";
 	else if (!mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE].installed)
-		why = "partial: do_truncate left out: truncates are only counted (unguarded)";
+		why = "partial: do_truncate not hooked (see hooks): truncates are only counted (unguarded)";
 	ret = sysfs_emit(buf, "%s\n", why ? why : "yes");
 	mutex_unlock(&mapex_profiles_mutex);
 	return ret;
@@ -565,14 +565,12 @@ int mapex_interpose_init(void)
 		p->enabled = p->selected && !p->disabled_at_load;
 	}
 
-	mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE].seal_for_test =
-		test_seal_do_truncate;
 	err = mapex_hooks_install(mapex_core_hooks, ARRAY_SIZE(mapex_core_hooks));
 	if (err)
 		goto out_stats;
 	/*
-	 * Without do_truncate (its ENDBR sealed under IBT) truncates are only
-	 * counted at truncate_pagecache.  Its callers (vfs_truncate, the
+	 * Without do_truncate (another ftrace IPMODIFY user holds it)
+	 * truncates are only counted at truncate_pagecache.  Its callers (vfs_truncate, the
 	 * ftruncate system call) cannot stand in for it: they take freeze
 	 * protection inside, and a range taken before it deadlocks against
 	 * fsfreeze (docs/locking.md, rule 13).

@@ -57,9 +57,6 @@
 
 #include "interpose.h"
 
-typedef int (*mapex_access_remote_vm_t)(struct mm_struct *mm,
-					unsigned long addr, void *buf,
-					int len, unsigned int gup_flags);
 typedef int (*mapex_access_process_vm_t)(struct task_struct *tsk,
 					 unsigned long addr, void *buf,
 					 int len, unsigned int gup_flags);
@@ -118,30 +115,40 @@ static struct mapex_rw_set *mapex_vm_write_lock(struct mm_struct *mm,
 	return mapex_remote_lock(mm, &vec, 1);
 }
 
+/* the originals, pointed there before their hooks go in (hook.h) */
+DEFINE_STATIC_CALL_NULL(mapex_orig_access_remote_vm,
+			mapex_access_remote_vm_wrap);
+DEFINE_STATIC_CALL_NULL(mapex_orig_ptrace_access_vm,
+			mapex_ptrace_access_vm_wrap);
+
 int mapex_access_remote_vm_wrap(struct mm_struct *mm, unsigned long addr,
 				void *buf, int len, unsigned int gup_flags)
 {
-	struct mapex_hook *hook =
-		&mapex_core_hooks[MAPEX_CORE_ACCESS_REMOTE_VM];
 	struct mapex_rw_set *s;
 	int ret = 0;		/* killed: nothing accessed */
 
 	mapex_wrapper_enter();
 	s = mapex_vm_write_lock(mm, addr, len, gup_flags);
 	if (!IS_ERR(s)) {
-		ret = MAPEX_ORIG(hook, mapex_access_remote_vm_t)(mm, addr, buf,
-								 len, gup_flags);
+		ret = static_call(mapex_orig_access_remote_vm)(mm, addr, buf,
+							       len, gup_flags);
 		mapex_remote_unlock(s);
 	}
 	mapex_wrapper_leave();
 	return ret;
 }
 
-/* A write through @orig into @tsk's memory, under the set for it. */
-static int mapex_task_access(mapex_access_process_vm_t orig,
-			     struct task_struct *tsk, unsigned long addr,
-			     void *buf, int len, unsigned int gup_flags)
+/*
+ * A write into @tsk's memory under the set for it, through
+ * access_process_vm() (exported: its ENDBR survives) or, for @ptrace,
+ * ptrace_access_vm() (never address-taken: sealed on IBT builds).
+ */
+static int mapex_task_access(bool ptrace, struct task_struct *tsk,
+			     unsigned long addr, void *buf, int len,
+			     unsigned int gup_flags)
 {
+	struct mapex_hook *hook =
+		&mapex_core_hooks[MAPEX_CORE_ACCESS_PROCESS_VM];
 	struct mapex_rw_set *s = NULL;
 	struct mm_struct *mm;
 	int ret = 0;		/* killed: nothing accessed */
@@ -154,7 +161,12 @@ static int mapex_task_access(mapex_access_process_vm_t orig,
 			mmput(mm);
 	}
 	if (!IS_ERR(s)) {
-		ret = orig(tsk, addr, buf, len, gup_flags);
+		if (ptrace)
+			ret = static_call(mapex_orig_ptrace_access_vm)(tsk,
+					addr, buf, len, gup_flags);
+		else
+			ret = MAPEX_ORIG(hook, mapex_access_process_vm_t)(tsk,
+					addr, buf, len, gup_flags);
 		mapex_remote_unlock(s);
 	}
 	mapex_wrapper_leave();
@@ -164,22 +176,14 @@ static int mapex_task_access(mapex_access_process_vm_t orig,
 int mapex_access_process_vm_wrap(struct task_struct *tsk, unsigned long addr,
 				 void *buf, int len, unsigned int gup_flags)
 {
-	struct mapex_hook *hook =
-		&mapex_core_hooks[MAPEX_CORE_ACCESS_PROCESS_VM];
-
-	return mapex_task_access(MAPEX_ORIG(hook, mapex_access_process_vm_t),
-				 tsk, addr, buf, len, gup_flags);
+	return mapex_task_access(false, tsk, addr, buf, len, gup_flags);
 }
 
 /* PTRACE_POKEDATA and friends; on 6.1 it calls __access_remote_vm(). */
 int mapex_ptrace_access_vm_wrap(struct task_struct *tsk, unsigned long addr,
 				void *buf, int len, unsigned int gup_flags)
 {
-	struct mapex_hook *hook =
-		&mapex_core_hooks[MAPEX_CORE_PTRACE_ACCESS_VM];
-
-	return mapex_task_access(MAPEX_ORIG(hook, mapex_access_process_vm_t),
-				 tsk, addr, buf, len, gup_flags);
+	return mapex_task_access(true, tsk, addr, buf, len, gup_flags);
 }
 
 /* The target of process_vm_writev(@pid): its mm, referenced, or NULL. */
