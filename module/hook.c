@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * module/hook.c - ftrace hook mechanics: symbol lookup without
- * kallsyms_lookup_name, IBT-safe calls to the original, IPMODIFY
+ * kallsyms_lookup_name, IBT-safe calls to the original (direct jumps to
+ * sealed ones, and the test_assume_ibt knob), IPMODIFY
  * redirection that survives ftrace_enabled=0, all-or-nothing installation
  * of a set of hooks (one ftrace_ops per kind, so one patching round and one
  * grace period per set), and the in-flight wrapper count that unload drains.

@@ -19,7 +19,13 @@
 
 #include "interpose.h"
 
-static DEFINE_MUTEX(mapex_profiles_mutex);	/* hooked/selected state */
+/*
+ * Hooked/selected state.  Lock order (docs/locking.md, rule 12):
+ * module_notify_list rwsem -> mapex_profiles_mutex -> ftrace's locks, and
+ * -> cpus_read_lock, static_call_mutex, text_mutex (a sealed original's
+ * static call is pointed at it while its hook is resolved, hook.c).
+ */
+static DEFINE_MUTEX(mapex_profiles_mutex);
 
 #define MAPEX_HOOK(sym, fn)	{ .symbol = sym, .wrapper = fn }
 

@@ -9,6 +9,6 @@
 #ifndef MAPEX_VERSION_H
 #define MAPEX_VERSION_H
 
-#define MAPEX_VERSION "0.6.7"
+#define MAPEX_VERSION "0.7.0"
 
 #endif /* MAPEX_VERSION_H */

@@ -111,14 +111,20 @@ done
 
 # ---- the status the installed mapexstat prints ----
 # With the options above still in mapex.conf (xfs disabled), and one hook
-# forced "left out": test_seal_do_truncate=1 makes mapex treat do_truncate
-# as sealed, as on a CPU with IBT.  ext4 and xfs are loaded first, so that
-# both have hooks to show.
+# left out: another ftrace IPMODIFY user (tests/modules/ipmodify_squatter,
+# standing in for livepatch) holds do_truncate.  ext4 and xfs are loaded
+# first, so that both have hooks to show.
 status_test() {
 	local fsys want got f rc
+	local squatter=$MAPEX_PROJ/build/$K/tests/modules/ipmodify_squatter/ipmodify_squatter.ko
 	modprobe ext4 2>/dev/null; modprobe xfs 2>/dev/null
-	if ! in_root modprobe mapex test_seal_do_truncate=1 2> /tmp/load.err; then
+	if ! insmod "$squatter" symbol=do_truncate; then
+		bad status-load "cannot load $squatter"
+		return
+	fi
+	if ! in_root modprobe mapex 2> /tmp/load.err; then
 		bad status-load "$(tr '\n' ' ' < /tmp/load.err)"
+		rmmod ipmodify_squatter
 		return
 	fi
 	in_root mapexstat --status > /tmp/status 2>&1
@@ -138,9 +144,10 @@ status_test() {
 		grep -q '^xfs  *0  *no' /tmp/status
 	check status-ext4-partial "ext4: $(grep '^ext4 ' /tmp/status)" \
 		grep -q '^ext4  *1  *partial:.*do_truncate' /tmp/status
-	check status-hook-left-out "no 'do_truncate ... left-out:test-sealed' under ext4 hooks" \
-		eval "sed -n '/^ext4 hooks:/,/^[^ ]/p' /tmp/status | grep -q '^  do_truncate .*left-out:test-sealed\$'"
+	check status-hook-failed "no 'do_truncate ... failed:-16' under ext4 hooks" \
+		eval "sed -n '/^ext4 hooks:/,/^[^ ]/p' /tmp/status | grep -q '^  do_truncate .*failed:-16\$'"
 	in_root modprobe -r mapex
+	rmmod ipmodify_squatter
 }
 status_test
 

@@ -362,32 +362,63 @@ if load filesystems=xfs; then
 else
 	fail param-only-xfs "insmod filesystems=xfs failed"
 fi
-# test_seal_do_truncate=1: as on an IBT machine whose do_truncate is sealed.
-# Every truncate (ftruncate(2), truncate(2), an O_TRUNC open) is then only
-# counted by the truncate_pagecache checkpoint, never taken (no range is
-# taken outside freeze protection: docs/locking.md, rule 13), and never
-# silently missed.
-if load test_seal_do_truncate=1; then
-	t=$DIR/sealed
-	inval() { awk -v c="$1" 'NR == 1 { for (i = 2; i <= NF; i++) if ($i == c) k = i; next }
-		$1 == "inval" { print $k }' "$SYS/fs/$FS/stats"; }
+# Truncates, in the two states do_truncate's hook can be in.  inval COLUMN
+# of $FS's stats; truncates SUFFIX: an ftruncate(2), a truncate(2) and an
+# O_TRUNC open of $DIR/trunc-SUFFIX, after which "acquired unguarded" moved
+# by "A U" (the differences) is printed.
+inval() { awk -v c="$1" 'NR == 1 { for (i = 2; i <= NF; i++) if ($i == c) k = i; next }
+	$1 == "inval" { print $k }' "$SYS/fs/$FS/stats"; }
+truncates() {
+	local t=$DIR/trunc-$1 a0 u0
 	xfs_io -f -c "pwrite -q 0 1m" -c fsync "$t"
 	a0=$(inval acquired) u0=$(inval unguarded)
 	xfs_io -c "truncate 512k" "$t"
-	u1=$(inval unguarded)
 	python3 -c "import os, sys; os.truncate(sys.argv[1], 100000)" "$t"
-	u2=$(inval unguarded)
 	: > "$t"
-	a3=$(inval acquired) u3=$(inval unguarded)
-	if [ "$u1" -gt "$u0" ] && [ "$u2" -gt "$u1" ] && [ "$u3" -gt "$u2" ] &&
-	   [ "$a3" = "$a0" ]; then
-		pass sealed-do-truncate/truncates-counted
+	echo "$(($(inval acquired) - a0)) $(($(inval unguarded) - u0))"
+}
+# test_assume_ibt=1: decide as on a CPU that enforces IBT.  do_truncate is
+# never address-taken, so a kernel built with IBT (Debian's 6.12) seals its
+# ENDBR at boot, CPU or not: mapex calls it back by a direct jump, and every
+# truncate takes INVAL.  The hooks file says "installed:sealed" there.
+ibt_kernel=no
+grep -qx CONFIG_X86_KERNEL_IBT=y "/boot/config-$(uname -r)" 2>/dev/null && ibt_kernel=yes
+if load test_assume_ibt=1; then
+	want=installed
+	[ $ibt_kernel = yes ] && want=installed:sealed
+	state=$(awk '$1 == "do_truncate" { print $3 }' "$SYS/fs/$FS/hooks")
+	got=$(truncates ibt)
+	if [ "$state" = "$want" ] && [ "$got" = "3 0" ] &&
+	   [ "$(cat "$SYS/fs/$FS/guarded")" = yes ]; then
+		pass assume-ibt/truncates-guarded
 	else
-		fail sealed-do-truncate/truncates-counted "inval unguarded $u0 -> $u1 -> $u2 -> $u3, acquired $a0 -> $a3"
+		fail assume-ibt/truncates-guarded "do_truncate $state (want $want on an IBT=$ibt_kernel kernel), inval acquired/unguarded moved by '$got' (want '3 0'), guarded: $(cat "$SYS/fs/$FS/guarded")"
 	fi
-	unload || fail sealed-do-truncate-unload "$(cat "$TMP/rmmod.err")"
+	unload || fail assume-ibt-unload "$(cat "$TMP/rmmod.err")"
 else
-	fail sealed-do-truncate "insmod test_seal_do_truncate=1 failed"
+	fail assume-ibt "insmod test_assume_ibt=1 failed"
+fi
+# do_truncate held by another ftrace IPMODIFY user (livepatch; here
+# tests/modules/ipmodify_squatter): mapex loads without it, and every
+# truncate is only counted by the truncate_pagecache checkpoint, never
+# taken (no range is taken outside freeze protection: docs/locking.md,
+# rule 13), and never silently missed.
+squatter=build/$(uname -r)/tests/modules/ipmodify_squatter/ipmodify_squatter.ko
+if ! insmod "$squatter" symbol=do_truncate; then
+	fail truncate-not-hooked "cannot load $squatter"
+elif load; then
+	state=$(awk '$1 == "do_truncate" { print $3 }' "$SYS/fs/$FS/hooks")
+	got=$(truncates held)
+	if [ "$state" = failed:-16 ] && [ "$got" = "0 3" ]; then
+		pass truncate-not-hooked/truncates-counted
+	else
+		fail truncate-not-hooked/truncates-counted "do_truncate $state (want failed:-16), inval acquired/unguarded moved by '$got' (want '0 3')"
+	fi
+	unload || fail truncate-not-hooked-unload "$(cat "$TMP/rmmod.err")"
+	rmmod ipmodify_squatter
+else
+	fail truncate-not-hooked "insmod with do_truncate held failed"
+	rmmod ipmodify_squatter
 fi
 note "parameter checks done"
 
@@ -425,7 +456,8 @@ sequence() {	# prints the md5 of the result twice: cached, then from disk
 	md5sum < "$F" | cut -d' ' -f1
 }
 without=$(sequence 2>&1 | tr '\n' ' ')
-if ! load; then
+# The rest runs as on a CPU that enforces IBT (see assume-ibt above).
+if ! load test_assume_ibt=1; then
 	fail insmod "$(cat "$TMP/insmod.err")"
 	exit 1
 fi
