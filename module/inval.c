@@ -2,15 +2,16 @@
 /*
  * module/inval.c - the operations that drop cached pages and take INVAL:
  * the ->fallocate wrapper (punch, zero, collapse, insert, and growing the
- * size), the do_truncate wrapper (do_truncate is never address-taken, so
- * IBT seals it: the wrapper calls it by a direct jump, mapex_orig_do_truncate
- * below), the ->remap_file_range wrapper (reflink,
- * dedupe: the destination's cache is dropped), and the wrappers
+ * size), the do_truncate wrapper, the ->remap_file_range wrapper
+ * (reflink, dedupe: the destination's cache is dropped), and the wrappers
  * of the functions that move extents under the page cache (xfs swapext
  * and exchange range, ext4 move_ext: INVAL on both files) or rewrite a
- * range through it (btrfs defrag: BUFFERED).  fallocate and truncate
- * re-check the file size after the grant, because a truncate that ran
- * while they waited may have moved the range they need.
+ * range through it (btrfs defrag: BUFFERED).  do_truncate and the
+ * extent movers are never address-taken, so sealed on IBT builds: their
+ * wrappers call them back by direct jumps (static calls, hook.h).
+ * fallocate and truncate re-check the file size after the grant, because
+ * a truncate that ran while they waited may have moved the range they
+ * need.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -394,7 +395,6 @@ int mapex_xfs_exchange_range(struct mapex_profile *p, void *fxr)
 	mapex_wrapper_leave();
 	return ret;
 }
-
 
 /*
  * ext4_move_extents(), for EXT4_IOC_MOVE_EXT: moves @len blocks of the

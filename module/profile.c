@@ -576,10 +576,10 @@ int mapex_interpose_init(void)
 		goto out_stats;
 	/*
 	 * Without do_truncate (another ftrace IPMODIFY user holds it)
-	 * truncates are only counted at truncate_pagecache.  Its callers (vfs_truncate, the
-	 * ftruncate system call) cannot stand in for it: they take freeze
-	 * protection inside, and a range taken before it deadlocks against
-	 * fsfreeze (docs/locking.md, rule 13).
+	 * truncates are only counted at truncate_pagecache.  Its callers
+	 * (vfs_truncate, the ftruncate system call) cannot stand in for it:
+	 * they take freeze protection inside, and a range taken before it
+	 * deadlocks against fsfreeze (docs/locking.md, rule 13).
 	 */
 	if (!mapex_core_hooks[MAPEX_CORE_DO_TRUNCATE].installed)
 		pr_info("do_truncate left out: truncates are only counted (unguarded)\n");
