@@ -24,6 +24,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/delay.h>
+#include <linux/kallsyms.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
@@ -123,33 +124,32 @@ static unsigned long mapex_callable(unsigned long addr, bool *callable)
 	return addr;
 }
 
-typedef unsigned long (*mapex_kallsyms_lookup_name_t)(const char *name);
-static mapex_kallsyms_lookup_name_t mapex_kallsyms_lookup_name;
-
 /*
  * kallsyms_lookup_name is not exported since 5.7.  One kprobe finds it;
  * later lookups then need no kprobe on the (hot) functions being hooked,
- * whose code would otherwise be patched twice more under load.  Where it
- * cannot be called (sealed ENDBR under IBT), every lookup uses a kprobe.
+ * whose code would otherwise be patched twice more under load.  Nothing
+ * takes its address, so IBT builds seal it (Debian's 6.12): it is called
+ * by a direct jump, as the sealed originals are (MAPEX_DIRECT in hook.h).
  */
+DEFINE_STATIC_CALL_NULL(mapex_kallsyms_lookup_name, kallsyms_lookup_name);
+static bool mapex_have_kallsyms;
+
 static unsigned long mapex_lookup(const char *symbol)
 {
 	static bool tried;
 	unsigned long addr;
-	bool callable;
 
 	if (!tried) {
 		tried = true;
 		addr = mapex_kprobe_lookup("kallsyms_lookup_name");
 		if (addr) {
-			addr = mapex_callable(addr, &callable);
-			if (callable)
-				mapex_kallsyms_lookup_name =
-					(mapex_kallsyms_lookup_name_t)addr;
+			static_call_update(mapex_kallsyms_lookup_name,
+					   (typeof(&kallsyms_lookup_name))addr);
+			mapex_have_kallsyms = true;
 		}
 	}
-	if (mapex_kallsyms_lookup_name)
-		return mapex_kallsyms_lookup_name(symbol);
+	if (mapex_have_kallsyms)
+		return static_call(mapex_kallsyms_lookup_name)(symbol);
 	return mapex_kprobe_lookup(symbol);
 }
 
@@ -179,7 +179,7 @@ static int mapex_hook_resolve(struct mapex_hook *hook)
 
 	if (!addr)
 		return -ENOENT;
-	if (mapex_kallsyms_lookup_name) {
+	if (mapex_have_kallsyms) {
 		/* The function's start: ftrace maps it to its call site. */
 		hook->site = addr;
 		hook->orig = addr;
