@@ -31,6 +31,11 @@
 #    or a bad fault_wait_ms= fails the load with EINVAL and leaves no
 #    /sys/kernel/mapex; filesystems=xfs creates only fs/xfs; fault_wait_ms
 #    refuses bad writes with a logged reason and keeps its value.
+# 5. Truncate: with test_assume_ibt=1 (deciding as on a CPU that enforces
+#    IBT; do_truncate is sealed on an IBT kernel and called back by a
+#    direct jump) ftruncate, truncate and O_TRUNC take INVAL; with
+#    do_truncate held by another IPMODIFY user they are counted as
+#    unguarded.  Sections 1 to 3 run with test_assume_ibt=1.
 # Names: interpose/<check> (run-all adds the kernel and filesystem).
 set -uo pipefail
 cd "${MAPEX_PROJ:-$(dirname "$0")/../..}" || exit 2
