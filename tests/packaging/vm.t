@@ -5,8 +5,8 @@
 # checks what a Debian user sees: dpkg -i builds mapex with DKMS for the
 # running kernel, modprobe loads it through the shipped modprobe.d file,
 # options there persist across loads, the installed mapexstat --status
-# matches what is hooked (one hook forced "left out"), modules-load.d loads
-# it, mapexstat and its man pages and completion work, the load wrapper
+# matches what is hooked (do_truncate held by another IPMODIFY user),
+# modules-load.d loads it, mapexstat and its man pages and completion work, the load wrapper
 # names the cause of
 # each failure on one line, modprobe -r and dpkg --purge clean up.
 # Lockdown is switched on last: it cannot be undone.

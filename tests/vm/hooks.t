@@ -184,8 +184,9 @@ fi
 
 # 6. Status: "hooks" says what is installed, as ftrace's enabled_functions
 #    does; "guarded" and "enabled" tell the truth when guarding is partial
-#    (do_truncate left out), off (disabled=) or failed (a filesystem loaded
-#    after mapex whose hook another IPMODIFY user holds).
+#    (do_truncate held by another IPMODIFY user), off (disabled=) or
+#    failed (a filesystem loaded after mapex whose hook another IPMODIFY
+#    user holds), and as on a CPU that enforces IBT (test_assume_ibt=1).
 ef=/sys/kernel/tracing/enabled_functions
 hooks_match() {	# NAME FS: every installed hook is traced, nothing else is
 	local sym state wrong=""
